@@ -1,0 +1,47 @@
+"""Exit codes, one per error family, and the one-line hint printed with each."""
+
+from __future__ import annotations
+
+import enum
+
+from turnmeter import errors
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILURE = 1  # also: diff found breaking changes; budget exceeded
+    USAGE = 2  # bad arguments (argparse's own code)
+    CHANGED = 3  # diff: no breakage, but generated code would change
+    CONFIG = 4
+    AUTH = 5
+    RATE_LIMITED = 6
+    TRANSPORT = 7
+    SERVER = 8
+    QUERY = 9
+    SCHEMA = 10
+    INTERRUPTED = 130
+
+
+_FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
+    (
+        errors.ConfigError,
+        ExitCode.CONFIG,
+        " (check flags, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
+    ),
+    (errors.AuthError, ExitCode.AUTH, " (the token needs Account Analytics: Read on this account)"),
+    (errors.RateLimited, ExitCode.RATE_LIMITED, " (Cloudflare allows 300 queries per 5 minutes)"),
+    (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
+    (errors.QueryError, ExitCode.QUERY, ""),
+    (errors.LimitExceeded, ExitCode.QUERY, " (narrow the range or lower --limit)"),
+    (errors.InvalidQuery, ExitCode.QUERY, ""),
+    (errors.SchemaError, ExitCode.SCHEMA, ""),
+    (errors.TurnmeterError, ExitCode.SERVER, ""),
+)
+
+
+def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
+    """The exit code and hint for an exception; unknown exceptions are plain failures."""
+    for family, code, hint in _FAMILIES:
+        if isinstance(exc, family):
+            return code, hint
+    return ExitCode.FAILURE, " (run with --debug for a traceback)"

@@ -1,0 +1,101 @@
+"""Composing the TURN filter input: time range plus key, credential, customer and datacenter.
+
+This is the one place where friendly filter arguments become Cloudflare's filter object (the
+generated input model): one value becomes an equality, several become ``_in``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
+
+from turnmeter.errors import ConfigError
+
+#: Filter field that bounds time: usage is bucketed by minute, and a bucket belongs to the range
+#: when its start lies in [since, until).
+TIME_DIMENSION = "datetimeMinute"
+
+OneOrMany = str | Iterable[str]
+
+
+class OtherFilterArgs(TypedDict, total=False):
+    """Filters besides the custom identifier (for methods that take it as an argument)."""
+
+    key_id: OneOrMany
+    username: OneOrMany
+    datacenter: OneOrMany  # datacenter code, e.g. "FRA"
+    country: OneOrMany  # datacenter country, e.g. "DE"
+    region: OneOrMany  # datacenter region, e.g. "EEUR"
+
+
+class FilterArgs(OtherFilterArgs, total=False):
+    """Optional filters every facade method accepts: one value, or several (an ``_in``)."""
+
+    custom_identifier: OneOrMany
+
+
+#: FilterArgs keyword -> TURN dimension name.
+FILTER_DIMENSIONS: Mapping[str, str] = {
+    "key_id": "keyId",
+    "username": "username",
+    "custom_identifier": "customIdentifier",
+    "datacenter": "datacenterCode",
+    "country": "datacenterCountry",
+    "region": "datacenterRegion",
+}
+
+
+def utc(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC; naive datetimes are refused rather than guessed."""
+    if not isinstance(moment, datetime):
+        raise ConfigError(f"{name} must be a datetime, got {type(moment).__name__}")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ConfigError(f"{name} must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
+    return moment.astimezone(UTC)
+
+
+def time_range(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """A validated half-open UTC range [since, until)."""
+    start, end = utc(since, "since"), utc(until, "until")
+    if start >= end:
+        raise ConfigError(f"since ({start:%Y-%m-%dT%H:%M:%SZ}) must be before until")
+    return start, end
+
+
+def compose_filter(since: datetime, until: datetime, **filters: Any) -> FilterInput:
+    """The generated filter input for a time range and the given :class:`FilterArgs`."""
+    start, end = time_range(since, until)
+    fields: dict[str, Any] = {f"{TIME_DIMENSION}_geq": start, f"{TIME_DIMENSION}_lt": end}
+    fields.update(dimension_conditions(filters))
+    return FilterInput.model_validate(fields)
+
+
+def dimension_conditions(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """Equality or ``_in`` conditions, keyed by schema field name, for :class:`FilterArgs`."""
+    conditions: dict[str, Any] = {}
+    for argument, value in filters.items():
+        dimension = FILTER_DIMENSIONS.get(argument)
+        if dimension is None:
+            known = ", ".join(FILTER_DIMENSIONS)
+            raise ConfigError(f"unknown filter {argument!r}; known filters: {known}")
+        if value is None:
+            continue
+        values = _values(argument, value)
+        if len(values) == 1:
+            conditions[dimension] = values[0]
+        else:
+            conditions[f"{dimension}_in"] = values
+    return conditions
+
+
+def _values(argument: str, value: OneOrMany) -> list[str]:
+    values = [value] if isinstance(value, str) else list(value)
+    if not values:
+        raise ConfigError(f"{argument} was given an empty list; pass None for no filter")
+    for item in values:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{argument} values must be non-empty strings, got {item!r}")
+    return list(dict.fromkeys(values))

@@ -1,0 +1,55 @@
+"""Human output: byte and cost formatting, and rich tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Decimal units, as Cloudflare bills (1 GB = 10^9 bytes).
+_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
+
+
+def format_bytes(count: int) -> str:
+    """``1234567`` -> ``"1.23 MB"`` (decimal units)."""
+    value = float(count)
+    for unit in _UNITS:
+        if abs(value) < 1000 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def format_usd(amount: float) -> str:
+    """``12.3456`` -> ``"$12.35"``."""
+    return f"${amount:,.2f}"
+
+
+def bar(value: int, largest: int, width: int = 20) -> str:
+    """A proportional bar of block characters, for quick visual comparison."""
+    if largest <= 0 or value <= 0:
+        return ""
+    return "█" * max(1, round(width * value / largest))
+
+
+def print_table(
+    console: Console,
+    title: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    right_align: Iterable[int] = (),
+    caption: str | None = None,
+) -> None:
+    """Print one rich table; columns listed in ``right_align`` hold numbers."""
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    numeric = set(right_align)
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="right" if index in numeric else "left")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    console.print(table)

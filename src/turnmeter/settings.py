@@ -1,0 +1,65 @@
+"""Client settings: a frozen dataclass built by small pure helpers from arguments and env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from turnmeter.auth import Auth, BearerToken, NoAuth, Secret
+from turnmeter.errors import ConfigError
+
+CLOUDFLARE_GRAPHQL_ENDPOINT = "https://api.cloudflare.com/client/v4/graphql"
+ENV_TOKEN = "CLOUDFLARE_API_TOKEN"
+ENV_ACCOUNT = "CLOUDFLARE_ACCOUNT_ID"
+ENV_ENDPOINT = "TURNMETER_ENDPOINT"
+
+#: Seconds for a whole request; Cloudflare answers large groupings in a few seconds.
+DEFAULT_TIMEOUT = 60.0
+#: Seconds to open a connection.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """Everything a client needs to reach one account; the token is wrapped in :class:`Secret`."""
+
+    account_tag: str
+    auth: Auth = field(default_factory=NoAuth)
+    endpoint: str = CLOUDFLARE_GRAPHQL_ENDPOINT
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+
+def resolve_settings(
+    *,
+    account_tag: str | None,
+    api_token: str | Secret | None,
+    endpoint: str | None,
+    timeout: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ClientSettings:
+    """Explicit arguments first, then ``CLOUDFLARE_*`` / ``TURNMETER_*`` environment variables."""
+    env = os.environ if environ is None else environ
+    tag = account_tag or env.get(ENV_ACCOUNT, "")
+    if not tag:
+        raise ConfigError(f"no account: pass account_tag= or set {ENV_ACCOUNT}")
+    if not tag.isalnum():
+        raise ConfigError("account tag must be the 32-character hexadecimal account id")
+    token = api_token if api_token is not None else env.get(ENV_TOKEN)
+    url = endpoint or env.get(ENV_ENDPOINT) or CLOUDFLARE_GRAPHQL_ENDPOINT
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"endpoint must be an http(s) URL, got {url[:80]!r}")
+    if not token and url == CLOUDFLARE_GRAPHQL_ENDPOINT:
+        raise ConfigError(f"no API token: set {ENV_TOKEN} (Account Analytics: Read)")
+    auth: Auth = NoAuth()
+    if token:
+        auth = BearerToken(token if isinstance(token, Secret) else Secret(token))
+    if timeout is not None and timeout <= 0:
+        raise ConfigError("timeout must be positive")
+    return ClientSettings(
+        account_tag=tag,
+        auth=auth,
+        endpoint=url,
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+    )
