@@ -1,41 +1,93 @@
-"""turnmeter: an async, typed client for Cloudflare Realtime TURN usage."""
+"""turnmeter: an async, typed client for Cloudflare Realtime TURN usage.
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+Names are imported on first use, so that ``import turnmeter.cli`` (and ``turnmeter --help``)
+does not pay for aiohttp, pydantic and the generated client.
+"""
 
-from turnmeter.auth import BearerToken, GlobalApiKey, Secret
-from turnmeter.client import TurnUsage
-from turnmeter.errors import (
-    AuthError,
-    BudgetUnknown,
-    ConfigError,
-    GraphQLErrorDetail,
-    GraphQLErrors,
-    HTTPStatusError,
-    InvalidQuery,
-    LimitExceeded,
-    MalformedResponse,
-    MergeError,
-    Overloaded,
-    QueryError,
-    RateLimited,
-    RequestTimeout,
-    ResponseError,
-    SchemaError,
-    ServerError,
-    TransportError,
-    TurnmeterError,
-    UnreadableBody,
-)
-from turnmeter.rows import (
-    CustomerKeyUsage,
-    CustomerUsage,
-    DatasetLimits,
-    KeyUsage,
-    SeriesPoint,
-    UsageTotals,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+
+    from turnmeter.auth import BearerToken, GlobalApiKey, Secret
+    from turnmeter.client import TurnUsage
+    from turnmeter.errors import (
+        AuthError,
+        BudgetUnknown,
+        ConfigError,
+        GraphQLErrorDetail,
+        GraphQLErrors,
+        HTTPStatusError,
+        InvalidQuery,
+        LimitExceeded,
+        MalformedResponse,
+        MergeError,
+        Overloaded,
+        QueryError,
+        RateLimited,
+        RequestTimeout,
+        ResponseError,
+        SchemaError,
+        ServerError,
+        TransportError,
+        TurnmeterError,
+        UnreadableBody,
+    )
+    from turnmeter.rows import (
+        CustomerKeyUsage,
+        CustomerUsage,
+        DatasetLimits,
+        KeyUsage,
+        SeriesPoint,
+        UsageTotals,
+    )
 
 __version__ = "0.1.0"
+
+_ERRORS = (
+    "AuthError",
+    "BudgetUnknown",
+    "ConfigError",
+    "GraphQLErrorDetail",
+    "GraphQLErrors",
+    "HTTPStatusError",
+    "InvalidQuery",
+    "LimitExceeded",
+    "MalformedResponse",
+    "MergeError",
+    "Overloaded",
+    "QueryError",
+    "RateLimited",
+    "RequestTimeout",
+    "ResponseError",
+    "SchemaError",
+    "ServerError",
+    "TransportError",
+    "TurnmeterError",
+    "UnreadableBody",
+)
+_ROWS = (
+    "CustomerKeyUsage",
+    "CustomerUsage",
+    "DatasetLimits",
+    "KeyUsage",
+    "SeriesPoint",
+    "UsageTotals",
+)
+
+#: Public name -> (module, attribute in that module).
+_LAZY: dict[str, tuple[str, str]] = {
+    "OrderBy": ("cf_analytics", "AccountCallsTurnUsageAdaptiveGroupsOrderBy"),
+    "BearerToken": ("turnmeter.auth", "BearerToken"),
+    "GlobalApiKey": ("turnmeter.auth", "GlobalApiKey"),
+    "Secret": ("turnmeter.auth", "Secret"),
+    "TurnUsage": ("turnmeter.client", "TurnUsage"),
+    **{name: ("turnmeter.errors", name) for name in _ERRORS},
+    **{name: ("turnmeter.rows", name) for name in _ROWS},
+}
 
 __all__ = [
     "AuthError",
@@ -71,3 +123,17 @@ __all__ = [
     "UsageTotals",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'turnmeter' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -87,7 +87,7 @@ async def test_non_json_body_is_unreadable(fresh_sandbox: Sandbox) -> None:
 async def test_truncated_body_is_a_turnmeter_error(fresh_sandbox: Sandbox) -> None:
     fresh_sandbox.faults.push(Fault.truncated())
     async with client_for(fresh_sandbox) as turn:
-        with pytest.raises(UnreadableBody | TransportError):  # type: ignore[call-overload]
+        with pytest.raises((UnreadableBody, TransportError)):
             await turn.top_keys(SINCE, NOW)
 
 
@@ -102,8 +102,8 @@ async def test_connection_refused_is_a_transport_error() -> None:
 
 async def test_wrong_value_types_are_malformed(fresh_sandbox: Sandbox) -> None:
     body = (
-        b'{"data":{"viewer":{"accounts":[{"callsTurnUsageAdaptiveGroups":'
-        b'[{"sum":{"egressBytes":"lots","ingressBytes":1}}]}]}}}'
+        '{"data":{"viewer":{"accounts":[{"callsTurnUsageAdaptiveGroups":'
+        '[{"sum":{"egressBytes":"lots","ingressBytes":1}}]}]}}}'
     )
     fresh_sandbox.faults.push(Fault.status(200, body=body))
     async with client_for(fresh_sandbox) as turn:
@@ -114,7 +114,9 @@ async def test_wrong_value_types_are_malformed(fresh_sandbox: Sandbox) -> None:
 async def test_invalid_query_is_rejected_by_the_server(turn: TurnUsage) -> None:
     query = """query Bad($accountTag: string!, $since: Time!) {
       viewer { accounts(filter: {accountTag: $accountTag}) {
-        callsTurnUsageAdaptiveGroups(filter: {datetime_geq: $since}, limit: 1) { sum { egressBytes } }
+        callsTurnUsageAdaptiveGroups(filter: {datetime_geq: $since}, limit: 1) {
+          sum { egressBytes }
+        }
       } } }"""
     with pytest.raises(InvalidQuery, match="datetime_geq"):
         await turn.transport.execute(

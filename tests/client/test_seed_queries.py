@@ -42,9 +42,9 @@ async def test_usage_for_custom_identifier(turn: TurnUsage) -> None:
     tango = [r for r in ROWS if r.custom_identifier == "tango"]
     per_key = egress_by("key_id", tango)
     got = await turn.usage_for_custom_identifier("tango", SINCE, UNTIL)
-    assert sorted(got, key=lambda u: u.key_id) == sorted(
-        CustomerKeyUsage("tango", key, total) for key, total in per_key.items()
-    )
+    assert sorted(got, key=lambda u: u.key_id) == [
+        CustomerKeyUsage("tango", key, total) for key, total in sorted(per_key.items())
+    ]
 
 
 async def test_timeseries_adds_rows_sharing_a_minute(turn: TurnUsage) -> None:

@@ -1,0 +1,134 @@
+"""Writing result rows for people (a rich table) and for programs (JSON, CSV, NDJSON, Parquet).
+
+Rows are dataclass instances (or mappings). Machine formats keep raw numbers and RFC 3339 UTC
+times; the table shows bytes in decimal units (GB as Cloudflare bills) and dollars.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import IO, Any
+
+from turnmeter.errors import ConfigError
+from turnmeter.render import format_bytes, format_usd
+
+FORMATS = ("table", "json", "csv", "ndjson", "parquet")
+
+
+def as_record(row: Any) -> dict[str, Any]:
+    """A row as a plain dict (dataclass fields in declaration order)."""
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        return {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+    if isinstance(row, Mapping):
+        return dict(row)
+    if hasattr(row, "_asdict"):
+        return dict(row._asdict())
+    raise TypeError(f"cannot write a {type(row).__name__} as a row")
+
+
+def machine_value(value: Any) -> Any:
+    """JSON/CSV-ready value: times as RFC 3339 UTC, dates as YYYY-MM-DD."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [machine_value(item) for item in value]
+    return value
+
+
+def human_value(name: str, value: Any) -> str:
+    """Table cell text: bytes in decimal units, money in dollars, times in UTC."""
+    if name.endswith("_bytes") and isinstance(value, int):
+        return format_bytes(value)
+    if name.endswith("_usd") and isinstance(value, int | float):
+        return format_usd(value)
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(machine_value(value))
+
+
+def write_rows(
+    rows: Sequence[Any],
+    fmt: str,
+    stream: IO[str],
+    *,
+    title: str = "",
+    caption: str | None = None,
+) -> None:
+    """Write ``rows`` to ``stream`` in ``fmt`` (one of :data:`FORMATS` except parquet)."""
+    records = [as_record(row) for row in rows]
+    if fmt == "json":
+        json.dump([_machine(r) for r in records], stream, indent=2)
+        stream.write("\n")
+    elif fmt == "ndjson":
+        for record in records:
+            stream.write(json.dumps(_machine(record)) + "\n")
+    elif fmt == "csv":
+        _write_csv(records, stream)
+    elif fmt == "table":
+        _write_table(records, stream, title=title, caption=caption)
+    else:
+        raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def write_parquet(rows: Sequence[Any], path: str) -> None:
+    """Write ``rows`` to a Parquet file (needs the ``parquet`` extra: pyarrow)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError("Parquet needs pyarrow: pip install 'turnmeter[parquet]'") from None
+    records = [as_record(row) for row in rows]
+    pq.write_table(pa.Table.from_pylist(records), path)
+
+
+def _machine(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: machine_value(value) for key, value in record.items()}
+
+
+def _write_csv(records: Iterable[Mapping[str, Any]], stream: IO[str]) -> None:
+    records = list(records)
+    if not records:
+        return
+    writer = csv.DictWriter(stream, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(_machine(record))
+
+
+def _write_table(
+    records: Sequence[Mapping[str, Any]], stream: IO[str], *, title: str, caption: str | None
+) -> None:
+    from rich.console import Console
+
+    from turnmeter.render import print_table
+
+    console = Console(file=stream, width=_width(stream))
+    if not records:
+        console.print(f"{title}: no usage in this range" if title else "no usage in this range")
+        if caption:
+            console.print(caption)
+        return
+    names = list(records[0])
+    numeric = [i for i, name in enumerate(names) if isinstance(records[0][name], int | float)]
+    rows = ([human_value(name, record[name]) for name in names] for record in records)
+    headers = [name.replace("_", " ") for name in names]
+    print_table(console, title, headers, rows, right_align=numeric, caption=caption)
+
+
+def _width(stream: IO[str]) -> int | None:
+    # rich guesses 80 columns for files and pipes; give tables room when not on a terminal.
+    return None if getattr(stream, "isatty", lambda: False)() else 120
+
+
+def render_to_text(rows: Sequence[Any], fmt: str, **kwargs: Any) -> str:
+    """``write_rows`` into a string (for tests and for callers that want text)."""
+    buffer = io.StringIO()
+    write_rows(rows, fmt, buffer, **kwargs)
+    return buffer.getvalue()
