@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.demo_cmd",
     "turnmeter.cli.schema_cmd",
     "turnmeter.cli.sandbox_cmd",
+    "turnmeter.cli.usage_cmd",
 )
 
 

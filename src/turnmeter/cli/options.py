@@ -1,0 +1,64 @@
+"""Option groups shared by the usage commands (argparse only: nothing heavy at parse time)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+FORMATS = ("table", "json", "csv", "ndjson")
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--account", help="account tag (default: $CLOUDFLARE_ACCOUNT_ID)")
+    group.add_argument("--endpoint", help="GraphQL endpoint (default: Cloudflare's)")
+    group.add_argument(
+        "--sandbox",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="use a local sandbox: $TURNMETER_SANDBOX_URL or URL if given, else one started "
+        "in-process with synthetic data",
+    )
+    group.add_argument("--config", metavar="FILE", help="TOML config file (never holds tokens)")
+    group.add_argument("--timeout", type=float, help="seconds per request")
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="log requests to stderr (never the token)"
+    )
+
+
+def add_range_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("time range (UTC; default: the last 7 days)")
+    group.add_argument("--since", help="start: 7d, 12h, 30m, 2w, 2024-07-15 or an ISO time")
+    group.add_argument("--until", help="end (exclusive), same forms; default now")
+    group.add_argument("--month", help="a calendar month, e.g. 2024-07")
+    group.add_argument("--today", action="store_true", help="since 00:00 UTC today")
+    group.add_argument("--this-month", action="store_true", help="since the 1st of this month")
+
+
+def add_filter_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    group = parser.add_argument_group("filters (repeat a flag for several values)")
+    for flag, dest, what in (
+        ("--key", "key_id", "TURN key id"),
+        ("--user", "username", "TURN username (credential)"),
+        ("--customer", "custom_identifier", "custom identifier"),
+        ("--datacenter", "datacenter", "datacenter code, e.g. FRA"),
+        ("--country", "country", "datacenter country, e.g. DE"),
+        ("--region", "region", "datacenter region, e.g. WEUR"),
+    ):
+        if dest not in skip:
+            group.add_argument(flag, dest=dest, action="append", metavar="VALUE", help=what)
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, chart: bool = False) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--format", choices=FORMATS, help="default: table (or the config file's)")
+    group.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    if chart:
+        group.add_argument("--chart", metavar="FILE", help="also draw a chart (.png or .svg)")
+
+
+def filters_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The FilterArgs given on the command line."""
+    names = ("key_id", "username", "custom_identifier", "datacenter", "country", "region")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None)}

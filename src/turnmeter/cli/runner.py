@@ -1,0 +1,47 @@
+"""Running a report: open the client, fetch, write the rows, draw the chart."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from turnmeter.cli.context import open_client, output_format, output_stream
+from turnmeter.client import TurnUsage
+from turnmeter.output import write_rows
+
+
+@dataclass(slots=True)
+class Report:
+    """What a command fetched: rows to write, a title, and how to chart them."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    caption: str | None = None
+    chart: tuple[str, str] | None = None  # (label column, value column)
+    exit_code: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Fetch = Callable[[argparse.Namespace, TurnUsage, datetime], Awaitable[Report]]
+
+
+def run_report(args: argparse.Namespace, fetch: Fetch) -> int:
+    """Fetch a report with a client for ``args`` and write it; return the exit code."""
+    report = asyncio.run(_fetch(args, fetch))
+    fmt = output_format(args)
+    with output_stream(args) as stream:
+        write_rows(report.rows, fmt, stream, title=report.title, caption=report.caption)
+    if getattr(args, "chart", None) and report.chart:
+        from turnmeter.chart import draw_chart
+
+        draw_chart(report.rows, *report.chart, path=args.chart, title=report.title)
+    return report.exit_code
+
+
+async def _fetch(args: argparse.Namespace, fetch: Fetch) -> Report:
+    async with open_client(args) as (client, now):
+        return await fetch(args, client, now)
