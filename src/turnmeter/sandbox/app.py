@@ -1,0 +1,205 @@
+"""The sandbox's aiohttp application: ``/graphql`` (POST and GET) and the ``/__sandbox`` API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from turnmeter.sandbox import refusals
+from turnmeter.sandbox.engine import Engine, Reply
+from turnmeter.sandbox.faults import Fault, FaultQueue
+from turnmeter.sandbox.model import SandboxConfig
+from turnmeter.sandbox.ratelimit import QueryBudget
+from turnmeter.sandbox.store import UsageStore
+
+GRAPHQL_PATH = "/graphql"
+CONTROL_PREFIX = "/__sandbox"
+_HTML_PAGE = """<!DOCTYPE html>
+<html><head><title>{status} Bad gateway | api.cloudflare.com | Cloudflare</title></head>
+<body><h1>Error {status}</h1><p>Bad gateway</p><p>The web server reported a bad gateway
+error.</p><p>Cloudflare Ray ID: {ray}</p></body></html>
+"""
+
+
+@dataclass
+class SandboxState:
+    """Everything the handlers share: config, data, budget, faults."""
+
+    config: SandboxConfig
+    store: UsageStore
+    engine: Engine
+    faults: FaultQueue
+
+    @classmethod
+    def build(cls, config: SandboxConfig, store: UsageStore) -> SandboxState:
+        """State for a store, with a fresh budget and an empty fault queue."""
+        budget = QueryBudget(config.rate_limit, config.rate_window)
+        return cls(config, store, Engine(config, store, budget), FaultQueue())
+
+
+STATE_KEY = web.AppKey("turnmeter_sandbox_state", SandboxState)
+
+
+def _json_response(reply: Reply) -> web.Response:
+    return web.Response(
+        status=reply.status,
+        body=json.dumps(reply.body).encode(),
+        content_type="application/json",
+        headers={"cf-ray": f"{reply.ray_id}-SJC"},
+    )
+
+
+async def _read_payload(request: web.Request) -> dict[str, Any] | None:
+    if request.method == "GET":
+        payload: dict[str, Any] = dict(request.query)
+        try:
+            if isinstance(payload.get("variables"), str):
+                payload["variables"] = json.loads(payload["variables"])
+        except ValueError:
+            return None
+        return payload
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _answer(state: SandboxState, request: web.Request) -> Reply:
+    payload = await _read_payload(request)
+    if payload is None:
+        return state.engine.error_reply(refusals.QUERY_CONTAINS_ERROR, 400)
+    return await state.engine.run(
+        payload,
+        authorization=request.headers.get("Authorization"),
+        account_based=request.headers.get("X-Rate-Limit-Type", "").lower() == "account-based",
+    )
+
+
+def _reset_connection(request: web.Request) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # linger 0: close() sends RST instead of FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+async def _send_truncated(request: web.Request, reply: Reply) -> web.StreamResponse:
+    body = json.dumps(reply.body).encode()
+    response = web.StreamResponse(status=reply.status, headers={"Content-Type": "application/json"})
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    if request.transport is not None:
+        request.transport.close()  # flushes what was written, then FIN: the body stays short
+    return response
+
+
+def _status_body(state: SandboxState, fault: Fault) -> web.Response:
+    if fault.body is not None:
+        kind = "application/json" if fault.body.lstrip().startswith("{") else "text/plain"
+        return web.Response(status=fault.http_status, text=fault.body, content_type=kind)
+    message = {503: refusals.OVERLOADED, 429: refusals.RATE_LIMITED}.get(
+        fault.http_status, refusals.INTERNAL
+    )
+    reply = state.engine.error_reply(message, fault.http_status)
+    reply.status = fault.http_status  # a scripted status is sent as scripted, in either mode
+    return _json_response(reply)
+
+
+async def _apply_fault(
+    state: SandboxState, request: web.Request, fault: Fault
+) -> web.StreamResponse | None:
+    """The faulty answer, or None when the request should then be answered normally."""
+    if fault.kind == "delay":
+        await asyncio.sleep(fault.seconds)
+        return None
+    await request.read()  # take the whole request first, so the failure is in the answer
+    if fault.kind == "reset":
+        _reset_connection(request)
+        raise asyncio.CancelledError  # nothing more can be sent on this connection
+    if fault.kind == "truncated":
+        return await _send_truncated(request, await _answer(state, request))
+    if fault.kind == "html":
+        page = _HTML_PAGE.format(status=fault.http_status, ray="0" * 16)
+        return web.Response(status=fault.http_status, text=page, content_type="text/html")
+    if fault.kind == "not_json":
+        return web.Response(
+            status=fault.http_status, text=fault.body or "", content_type="text/plain"
+        )
+    if fault.kind == "graphql_error":
+        reply = state.engine.error_reply(fault.message or refusals.INTERNAL, fault.http_status)
+        if fault.code is not None:
+            reply.body["errors"][0]["extensions"]["code"] = fault.code
+        reply.status = fault.http_status
+        return _json_response(reply)
+    return _status_body(state, fault)
+
+
+async def graphql_handler(request: web.Request) -> web.StreamResponse:
+    """``POST /graphql`` (and ``GET`` with ``?query=``), after any scripted fault."""
+    state = request.app[STATE_KEY]
+    if state.faults.latency:
+        await asyncio.sleep(state.faults.latency)
+    fault = state.faults.pop()
+    if fault is not None:
+        faulty = await _apply_fault(state, request, fault)
+        if faulty is not None:
+            return faulty
+    return _json_response(await _answer(state, request))
+
+
+async def faults_handler(request: web.Request) -> web.Response:
+    """``GET`` lists, ``POST`` queues (``{"faults": [...], "latency": s}``), ``DELETE`` clears."""
+    queue = request.app[STATE_KEY].faults
+    if request.method == "POST":
+        try:
+            data = json.loads(await request.read() or b"{}")
+            items = data.get("faults", []) if "faults" in data or "latency" in data else [data]
+            queue.push(*(Fault.from_json(item) for item in items))
+            if "latency" in data:
+                queue.latency = float(data["latency"])
+        except (ValueError, TypeError, AttributeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+    elif request.method == "DELETE":
+        queue.clear()
+    pending = [fault.to_json() for fault in queue.pending()]
+    return web.json_response({"pending": pending, "latency": queue.latency})
+
+
+async def budget_handler(request: web.Request) -> web.Response:
+    """``POST /__sandbox/budget/reset`` refills the rate budget; ``GET`` shows it."""
+    budget = request.app[STATE_KEY].engine.budget
+    if request.method == "POST":
+        budget.reset()
+    return web.json_response({"remaining": budget.remaining(), "limit": budget.limit})
+
+
+async def health_handler(request: web.Request) -> web.Response:
+    """``GET /__sandbox/health``: the row count and the sandbox clock."""
+    state = request.app[STATE_KEY]
+    rows = await asyncio.to_thread(state.store.count)
+    now = state.config.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return web.json_response({"ok": True, "rows": rows, "now": now})
+
+
+def create_app(state: SandboxState) -> web.Application:
+    """The aiohttp application serving ``state``."""
+    app = web.Application()
+    app[STATE_KEY] = state
+    app.router.add_route("POST", GRAPHQL_PATH, graphql_handler)
+    app.router.add_route("GET", GRAPHQL_PATH, graphql_handler)
+    for method in ("GET", "POST", "DELETE"):
+        app.router.add_route(method, f"{CONTROL_PREFIX}/faults", faults_handler)
+    app.router.add_route("GET", f"{CONTROL_PREFIX}/budget", budget_handler)
+    app.router.add_route("POST", f"{CONTROL_PREFIX}/budget/reset", budget_handler)
+    app.router.add_route("GET", f"{CONTROL_PREFIX}/health", health_handler)
+    return app

@@ -1,0 +1,150 @@
+"""Resolvers: the object graph graphql-core walks for one request.
+
+graphql-core's default resolver reads dict keys and calls callables with ``(info, **args)``, so
+the graph is plain dicts with a few functions where arguments matter (``accounts``, the TURN
+node, ``confidence``). Aliases and fragments need nothing special: the TURN resolver reads its
+selection set with graphql-core's own ``collect_sub_fields``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FieldNode, GraphQLObjectType, GraphQLResolveInfo
+from graphql.execution.collect_fields import collect_sub_fields
+
+from turnmeter.sandbox import refusals
+from turnmeter.sandbox.limits import check_node
+from turnmeter.sandbox.model import SandboxConfig
+from turnmeter.sandbox.sql import AVGS, DIMENSIONS, SUMS, GroupQuery
+from turnmeter.sandbox.store import UsageStore
+
+TURN_FIELD = "callsTurnUsageAdaptiveGroups"
+GROUP_TYPE = "AccountCallsTurnUsageAdaptiveGroups"
+#: settings.availableFields: the dimension and metric paths the node can return.
+AVAILABLE_FIELDS = tuple(
+    [f"dimensions.{name}" for name in DIMENSIONS]
+    + [f"sum.{name}" for name in SUMS]
+    + [f"avg.{name}" for name in AVGS]
+)
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """What one request's resolvers need: data, settings, the clock, its cost and budget."""
+
+    config: SandboxConfig
+    store: UsageStore
+    now: float
+    cost: int
+    budget: int
+
+
+def root_value(scope: RequestScope) -> dict[str, Any]:
+    """The ``Query`` object for one request."""
+    return {"cost": scope.cost, "viewer": {"budget": scope.budget, "accounts": _accounts(scope)}}
+
+
+def _accounts(scope: RequestScope) -> Any:
+    def accounts(_info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+        wanted = (args.get("filter") or {}).get("accountTag")
+        if wanted is not None and wanted != scope.config.account_tag:
+            raise refusals.Refusal(refusals.NOT_AUTHORIZED_FOR_ACCOUNT, status=403, code="authz")
+        return [_account(scope)]
+
+    return accounts
+
+
+def _account(scope: RequestScope) -> dict[str, Any]:
+    limits = scope.config.limits
+    settings = {
+        "enabled": limits.enabled,
+        "availableFields": list(AVAILABLE_FIELDS),
+        "maxDuration": limits.max_duration,
+        "maxNumberOfFields": limits.max_number_of_fields,
+        "maxPageSize": limits.max_page_size,
+        "notOlderThan": limits.not_older_than,
+    }
+
+    async def turn_node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+        query = read_group_query(info, args)
+        check_node(
+            limits,
+            scope.config.account_tag,
+            scope.now,
+            query.filter,
+            query.limit,
+            query.selected_fields,
+        )
+        # SQLite runs in a worker thread so a slow aggregate never stalls the event loop
+        # (the demo runs its client in the same loop as this server).
+        groups = await asyncio.to_thread(scope.store.group, query)
+        for group in groups:
+            group["confidence"] = _confidence(group)
+        return groups
+
+    return {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}
+
+
+def _selected(
+    info: GraphQLResolveInfo, parent: GraphQLObjectType, nodes: list[FieldNode]
+) -> dict[str, list[FieldNode]]:
+    """Field name -> its nodes, for the selection sets of ``nodes`` (fragments, aliases, @skip)."""
+    by_response = collect_sub_fields(
+        info.schema, info.fragments, info.variable_values, parent, nodes
+    )
+    fields: dict[str, list[FieldNode]] = {}
+    for field_nodes in by_response.values():
+        fields.setdefault(field_nodes[0].name.value, []).extend(field_nodes)
+    return fields
+
+
+def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> GroupQuery:
+    """The TURN node's arguments plus the dimension/sum/avg fields its selection asks for."""
+    group_type = info.schema.type_map[GROUP_TYPE]
+    assert isinstance(group_type, GraphQLObjectType)
+    blocks = _selected(info, group_type, list(info.field_nodes))
+    picked: dict[str, tuple[str, ...]] = {}
+    for block in ("dimensions", "sum", "avg"):
+        nodes = blocks.get(block, [])
+        block_type = group_type.fields[block].type
+        assert isinstance(block_type, GraphQLObjectType)
+        picked[block] = tuple(_selected(info, block_type, nodes)) if nodes else ()
+    sums, avgs = picked["sum"], picked["avg"]
+    if "confidence" in blocks:  # the ALPHA confidence block reports on every metric
+        sums, avgs = tuple(SUMS), tuple(AVGS)
+    return GroupQuery(
+        dimensions=picked["dimensions"],
+        sums=sums,
+        avgs=avgs,
+        filter=args["filter"],
+        order_by=tuple(args.get("orderBy") or ()),
+        limit=args["limit"],
+        selected_fields=sum(len(fields) for fields in picked.values()),
+    )
+
+
+def _confidence(group: Mapping[str, Any]) -> Any:
+    """The ALPHA ``confidence`` block: the sandbox does not sample, so every estimate is exact."""
+
+    def exact(value: float, sample_size: int) -> dict[str, Any]:
+        return {
+            "estimate": float(value),
+            "lower": float(value),
+            "upper": float(value),
+            "isValid": True,
+            "sampleSize": sample_size,
+        }
+
+    def confidence(_info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        size = int(group["count"])
+        return {
+            "level": args["level"],
+            "sum": {name: exact(value, size) for name, value in group["sum"].items()},
+            "avg": {name: exact(value, size) for name, value in group["avg"].items()},
+        }
+
+    return confidence

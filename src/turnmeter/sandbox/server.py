@@ -1,0 +1,159 @@
+"""Run the sandbox: in-process (``async with Sandbox() as sb``) or as an aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from turnmeter.sandbox.app import GRAPHQL_PATH, SandboxState, create_app
+from turnmeter.sandbox.faults import FaultQueue
+from turnmeter.sandbox.loaders import TABULAR_SUFFIXES, read_rows
+from turnmeter.sandbox.model import SandboxConfig, UsageRow
+from turnmeter.sandbox.store import UsageStore, row_tuple
+from turnmeter.sandbox.synthetic import TrafficSpec, generate
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+CLOCK_META = "now"
+
+
+def build_store(config: SandboxConfig) -> UsageStore:
+    """The store ``config`` asks for: its rows, its database (or CSV/NDJSON) file, or synthetic
+    traffic."""
+    if config.rows is not None:
+        return UsageStore.create(row_tuple(row) for row in config.rows)
+    if config.database is not None:
+        if config.database.suffix.lower() in TABULAR_SUFFIXES:
+            return UsageStore.create(read_rows(config.database))
+        return UsageStore.open(config.database)
+    return UsageStore.create(generate(traffic_spec(config)))
+
+
+def traffic_spec(config: SandboxConfig) -> TrafficSpec:
+    """The synthetic traffic ``config`` describes (seed, days, keys, customers, clock)."""
+    return TrafficSpec(
+        now=config.clock(),
+        seed=config.seed,
+        days=config.days,
+        keys=config.keys,
+        customers=config.customers,
+    )
+
+
+def seed_database(path: Path, spec: TrafficSpec) -> int:
+    """Write synthetic traffic to a new SQLite file at ``path``; return the row count.
+
+    The file records the clock it was generated for, so serving it later answers "now" queries
+    the same way (see :func:`resolve_clock`).
+    """
+    store = UsageStore.create(generate(spec), path)
+    try:
+        store.set_meta(CLOCK_META, spec.now.astimezone(UTC).isoformat())
+        return store.count()
+    finally:
+        store.close()
+
+
+def resolve_clock(config: SandboxConfig) -> SandboxConfig:
+    """``config`` with ``now`` taken from its database file's recorded clock, if it has none."""
+    if config.now is not None or config.database is None:
+        return config
+    if config.database.suffix.lower() in TABULAR_SUFFIXES or not config.database.is_file():
+        return config
+    store = UsageStore.open(config.database)
+    try:
+        recorded = store.meta(CLOCK_META)
+    finally:
+        store.close()
+    if recorded is None:
+        return config
+    return dataclasses.replace(config, now=datetime.fromisoformat(recorded))
+
+
+def build_app(config: SandboxConfig | None = None) -> web.Application:
+    """An aiohttp application for ``web.run_app`` (what ``turnmeter sandbox serve`` runs)."""
+    config = resolve_clock(config or SandboxConfig())
+    state = SandboxState.build(config, build_store(config))
+    app = create_app(state)
+
+    async def close_store(_app: web.Application) -> None:
+        state.store.close()
+
+    app.on_cleanup.append(close_store)
+    return app
+
+
+class Sandbox:
+    """A Cloudflare-faithful TURN analytics server on loopback, in the current event loop.
+
+    ::
+
+        async with Sandbox(SandboxConfig(now=fixed)) as sandbox:
+            client = MyClient(url=sandbox.url, token=sandbox.config.token)
+            sandbox.faults.push(Fault.status(503), Fault.reset())  # fail twice, then answer
+    """
+
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = DEFAULT_HOST, port: int = 0
+    ) -> None:
+        self.config = resolve_clock(config or SandboxConfig())
+        self.host = host
+        self.port = port
+        self.faults = FaultQueue()
+        self.app: web.Application | None = None
+        self._state: SandboxState | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint, e.g. ``http://127.0.0.1:54321/graphql``."""
+        return f"http://{self.host}:{self.port}{GRAPHQL_PATH}"
+
+    @property
+    def state(self) -> SandboxState:
+        """The running server's shared state (store, engine, budget)."""
+        if self._state is None:
+            raise RuntimeError("the sandbox is not running; use `async with Sandbox() as sb`")
+        return self._state
+
+    async def __aenter__(self) -> Sandbox:
+        store = await asyncio.to_thread(build_store, self.config)
+        self._state = SandboxState.build(self.config, store)
+        self._state.faults = self.faults
+        self.app = create_app(self._state)
+        # access logs off: tests and the demo share the terminal with this server
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        # aiohttp has no public accessor for the port the OS picked for port=0
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = int(sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._state is not None:
+            self._state.store.close()
+            self._state = None
+
+    def rows(self) -> list[UsageRow]:
+        """Every raw row in the store (for brute-force expectations in tests)."""
+        return self.state.store.rows()
+
+    def reset_budget(self) -> None:
+        """Refill the rate-limit budget."""
+        self.state.engine.budget.reset()

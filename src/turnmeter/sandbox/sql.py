@@ -1,0 +1,215 @@
+"""Translate one ``callsTurnUsageAdaptiveGroups`` node into ONE SQLite statement.
+
+The node's filter becomes WHERE (every operator, nested AND/OR; time dimensions are compared on
+their truncated value), the selected dimensions become GROUP BY, ``sum``/``avg`` fields become
+aggregates, ``orderBy`` comes first in ORDER BY followed by the grouped fields (ascending, in
+selection order), and ``limit`` becomes LIMIT. Values always travel as SQL parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from turnmeter.sandbox.refusals import Refusal
+
+TABLE = "usage"
+DAY = 86400
+
+#: dimension field -> (SQL expression over the columns, kind). ``m`` is the epoch minute.
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "customIdentifier": ("custom_identifier", "string"),
+    "keyId": ("key_id", "string"),
+    "username": ("username", "string"),
+    "datacenterCity": ("datacenter_city", "string"),
+    "datacenterCode": ("datacenter_code", "string"),
+    "datacenterCountry": ("datacenter_country", "string"),
+    "datacenterRegion": ("datacenter_region", "string"),
+    "date": (f"(m - m % {DAY})", "date"),
+    "datetimeMinute": ("m", "time"),
+    "datetimeFiveMinutes": ("(m - m % 300)", "time"),
+    "datetimeFifteenMinutes": ("(m - m % 900)", "time"),
+    "datetimeHour": ("(m - m % 3600)", "time"),
+}
+
+SUMS: dict[str, str] = {"egressBytes": "egress_bytes", "ingressBytes": "ingress_bytes"}
+
+#: avg field -> bucket width in seconds (see avg_expression for the definition used).
+AVGS: dict[str, int] = {
+    "concurrentConnectionsMinute": 60,
+    "concurrentConnectionsFiveMinutes": 300,
+    "concurrentConnectionsFifteenMinutes": 900,
+    "concurrentConnectionsHour": 3600,
+}
+
+#: time dimension -> its bucket width in seconds
+TIME_WIDTHS: dict[str, int] = {
+    "datetimeMinute": 60,
+    "datetimeFiveMinutes": 300,
+    "datetimeFifteenMinutes": 900,
+    "datetimeHour": 3600,
+}
+
+_COMPARISONS = {"": "=", "gt": ">", "geq": ">=", "lt": "<", "leq": "<=", "neq": "!="}
+
+
+@dataclass(frozen=True)
+class GroupQuery:
+    """What one TURN node asks for, read from its arguments and selection set."""
+
+    dimensions: tuple[str, ...]
+    sums: tuple[str, ...]
+    avgs: tuple[str, ...]
+    filter: Mapping[str, Any]
+    order_by: tuple[str, ...]
+    limit: int
+    selected_fields: int = 0  # leaf fields under dimensions/sum/avg, for maxNumberOfFields
+
+
+def bucket_expression(width: int) -> str:
+    """SQL for the start of the ``width``-second bucket holding minute ``m``."""
+    return "m" if width == 60 else f"(m - m % {width})"
+
+
+def avg_expression(width: int, dimensions: Sequence[str] = ()) -> str:
+    """Average of the per-bucket totals of concurrent connections within the group.
+
+    Our reading of an undocumented definition: for each bucket of ``width`` seconds that has
+    rows in the group, total ``concurrent_connections``; average those totals, rounded half up
+    to an integer (``uint64``). Integer arithmetic keeps it exact.
+    """
+    if any(TIME_WIDTHS.get(name, DAY + 1) <= width for name in dimensions):
+        # grouped by a time bucket no wider than ``width``: each group lies in exactly one
+        # bucket, so the average is the total (and SQLite is spared a COUNT DISTINCT sort)
+        return "SUM(concurrent_connections)"
+    buckets = f"COUNT(DISTINCT {bucket_expression(width)})"
+    return f"((2 * SUM(concurrent_connections) + {buckets}) / (2 * {buckets}))"
+
+
+def like_to_glob(pattern: str) -> str:
+    """A SQL LIKE pattern (``%``, ``_``, backslash escapes) as a case-sensitive GLOB pattern.
+
+    Cloudflare's ``_like`` is case-sensitive; SQLite's LIKE is not, its GLOB is.
+    """
+    out: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            char = next(chars, "\\")
+            out.append(f"[{char}]" if char in "*?[" else char)
+        elif char == "%":
+            out.append("*")
+        elif char == "_":
+            out.append("?")
+        elif char in "*?[":
+            out.append(f"[{char}]")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def sql_value(kind: str, value: Any) -> Any:
+    """A filter value as the SQL parameter its column is compared with."""
+    if kind == "time":
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        seconds = moment.astimezone(UTC).timestamp()
+        return int(seconds) if seconds.is_integer() else seconds
+    if kind == "date":
+        day = value if isinstance(value, date) else date.fromisoformat(value)
+        return (day - date(1970, 1, 1)).days * DAY
+    return value
+
+
+def where_clause(node_filter: Mapping[str, Any], params: list[Any]) -> str:
+    """SQL for a filter object (conditions ANDed); appends its parameters to ``params``."""
+    parts: list[str] = []
+    for key, value in node_filter.items():
+        if value is None:
+            continue  # an explicit null is the same as an absent key
+        if key in ("AND", "OR"):
+            subs = [where_clause(item, params) for item in value]
+            if subs:  # an empty AND/OR list adds no condition
+                parts.append("(" + f" {key} ".join(subs) + ")")
+            continue
+        parts.append(_condition(key, value, params))
+    return " AND ".join(parts) if parts else "1"
+
+
+def _condition(key: str, value: Any, params: list[Any]) -> str:
+    name, _, operator = key.partition("_")
+    expression, kind = DIMENSIONS[name]
+    if operator in _COMPARISONS:
+        params.append(sql_value(kind, value))
+        return f"{expression} {_COMPARISONS[operator]} ?"
+    if operator in ("in", "notin"):
+        params.extend(sql_value(kind, item) for item in value)
+        negation = "NOT " if operator == "notin" else ""
+        return f"{expression} {negation}IN ({', '.join('?' * len(value))})"
+    if operator in ("like", "notlike"):
+        params.append(like_to_glob(value))
+        negation = "NOT " if operator == "notlike" else ""
+        return f"{expression} {negation}GLOB ?"
+    raise Refusal(f'unknown field "{key}"')
+
+
+def _order_terms(query: GroupQuery) -> list[str]:
+    terms: list[str] = []
+    for item in query.order_by:
+        field, _, direction = item.rpartition("_")
+        if field.startswith("sum_"):
+            expression = f"SUM({SUMS[field[4:]]})"
+        elif field.startswith("avg_"):
+            expression = avg_expression(AVGS[field[4:]], query.dimensions)
+        elif field in query.dimensions:
+            expression = DIMENSIONS[field][0]
+        else:
+            raise Refusal(f'cannot order by "{field}": it is not one of the selected dimensions')
+        terms.append(f"{expression} {direction}")
+    terms.extend(f"{DIMENSIONS[name][0]} ASC" for name in query.dimensions)
+    return terms
+
+
+def build_sql(query: GroupQuery) -> tuple[str, list[Any]]:
+    """The one SELECT statement answering ``query``, and its parameters."""
+    columns = [DIMENSIONS[name][0] for name in query.dimensions]
+    columns += [f"SUM({SUMS[name]})" for name in query.sums]
+    columns += [avg_expression(AVGS[name], query.dimensions) for name in query.avgs]
+    columns.append("COUNT(*)")
+    params: list[Any] = []
+    sql = f"SELECT {', '.join(columns)} FROM {TABLE} WHERE {where_clause(query.filter, params)}"
+    if query.dimensions:
+        sql += " GROUP BY " + ", ".join(DIMENSIONS[name][0] for name in query.dimensions)
+    order = _order_terms(query)
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
+    sql += " LIMIT ?"
+    params.append(query.limit)
+    return sql, params
+
+
+def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """SQL result rows as group objects ``{"dimensions": {...}, "sum": {...}, "avg": {...}}``."""
+    kinds = [DIMENSIONS[name][1] for name in query.dimensions]
+    n_dims, n_sums = len(query.dimensions), len(query.sums)
+    groups: list[dict[str, Any]] = []
+    for row in rows:
+        if row[-1] == 0:
+            continue  # no dimensions and no matching rows: an empty list, not a zero row
+        dims = {
+            name: _dimension_value(kind, value)
+            for name, kind, value in zip(query.dimensions, kinds, row, strict=False)
+        }
+        sums = dict(zip(query.sums, row[n_dims : n_dims + n_sums], strict=True))
+        avgs = dict(zip(query.avgs, row[n_dims + n_sums : -1], strict=True))
+        groups.append({"dimensions": dims, "sum": sums, "avg": avgs, "count": row[-1]})
+    return groups
+
+
+def _dimension_value(kind: str, value: Any) -> Any:
+    if kind == "time":
+        return datetime.fromtimestamp(value, UTC)
+    if kind == "date":
+        return datetime.fromtimestamp(value, UTC).date()
+    return value
