@@ -1,0 +1,254 @@
+"""``turnmeter schema prune|pull|diff|validate`` and ``turnmeter generate [--check]``.
+
+Handlers import the schema tools (graphql-core, aiohttp, ariadne-codegen) only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from turnmeter.cli.exit_codes import ExitCode
+
+
+def register(subparsers: Any) -> None:
+    """Add ``schema`` (with its subcommands) and ``generate``."""
+    schema = subparsers.add_parser(
+        "schema",
+        help="pull, prune, diff and validate Cloudflare's GraphQL schema",
+        description="Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
+    )
+    commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND")
+    _register_prune(commands)
+    _register_pull(commands)
+    _register_diff(commands)
+    _register_validate(commands)
+    schema.set_defaults(handler=lambda _args: _help(schema))
+    _register_generate(subparsers)
+
+
+def _project_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project",
+        type=Path,
+        metavar="DIR",
+        help="project root holding pyproject.toml (default: around the cwd, else turnmeter's own)",
+    )
+
+
+def _register_prune(commands: Any) -> None:
+    parser = commands.add_parser(
+        "prune",
+        help="prune a full schema (SDL or introspection JSON) into schema/",
+        epilog="Example: turnmeter schema prune --from cloudflare-schema.graphql",
+    )
+    parser.add_argument("--from", dest="source", type=Path, required=True, metavar="PATH")
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="output directory (default schema/)"
+    )
+    _project_option(parser)
+    parser.set_defaults(handler=_prune)
+
+
+def _register_pull(commands: Any) -> None:
+    parser = commands.add_parser(
+        "pull",
+        help="introspect an endpoint (Cloudflare's, or a sandbox's), cache it, prune into schema/",
+        epilog=(
+            "Examples: CLOUDFLARE_API_TOKEN=... turnmeter schema pull;  "
+            "turnmeter schema pull http://127.0.0.1:8787/graphql;  "
+            "turnmeter schema pull --from dump.graphql"
+        ),
+    )
+    parser.add_argument("url", nargs="?", help="GraphQL endpoint (default: Cloudflare's)")
+    parser.add_argument("--sandbox-url", dest="sandbox_url", metavar="URL", help="same as URL")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="read a dump (SDL or JSON) instead of introspecting",
+    )
+    parser.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="env variable with a Bearer token (Cloudflare's URL: CLOUDFLARE_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the full introspection JSON goes (default .turnmeter-cache/)",
+    )
+    parser.add_argument(
+        "--cache-only",
+        action="store_true",
+        help="only fetch into the cache; leave schema/ alone (then run diff)",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="output directory (default schema/)"
+    )
+    parser.add_argument("--timeout", type=float, metavar="SECONDS")
+    parser.add_argument("--attempts", type=int, metavar="N")
+    _project_option(parser)
+    parser.set_defaults(handler=_pull)
+
+
+def _register_diff(commands: Any) -> None:
+    parser = commands.add_parser(
+        "diff",
+        help="impact of a schema change on queries/ (exit 0 none, 1 breaking, 3 codegen changes)",
+        epilog="Example: turnmeter schema diff schema/cloudflare-turn.graphql new-dump.json --json",
+    )
+    parser.add_argument("old", type=Path, help="old schema: SDL or JSON, full or pruned")
+    parser.add_argument("new", type=Path, help="new schema: SDL or JSON, full or pruned")
+    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")
+    _project_option(parser)
+    parser.set_defaults(handler=_diff)
+
+
+def _register_validate(commands: Any) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="validate queries/*.graphql against schema/ (file:line:column messages)",
+    )
+    parser.add_argument("--schema", type=Path, metavar="PATH", help="default: the project's")
+    parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")
+    _project_option(parser)
+    parser.set_defaults(handler=_validate)
+
+
+def _register_generate(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="regenerate the typed client from schema/ and queries/ (ariadne-codegen)",
+        description=(
+            "Validates queries/, runs ariadne-codegen in-process and replaces generated/. "
+            "--check regenerates into a temporary folder and fails if generated/ differs."
+        ),
+        epilog="Examples: turnmeter generate --from dump.graphql;  turnmeter generate --check",
+    )
+    parser.add_argument("--check", action="store_true", help="compare only; exit 1 when stale")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="PATH",
+        help="prune this full schema first (with --check: in memory only)",
+    )
+    _project_option(parser)
+    parser.set_defaults(handler=_generate)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return ExitCode.USAGE
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from turnmeter.schema_tools.project import load_project
+    from turnmeter.schema_tools.store import prune_file
+
+    out = args.out or load_project(args.project).schema_dir
+    result = prune_file(args.source, out)
+    digest = result.provenance.sha256[:12]
+    print(f"wrote {result.schema_file} and {result.provenance_file} (input sha256 {digest})")
+    return ExitCode.OK
+
+
+def _pull(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from turnmeter.schema_tools.introspect import DEFAULT_URL, pull
+    from turnmeter.schema_tools.project import load_project
+    from turnmeter.schema_tools.store import prune_file
+
+    if args.source is not None:
+        out = args.out or load_project(args.project).schema_dir
+        result = prune_file(args.source, out)
+        print(f"wrote {result.schema_file} from {args.source}")
+        return ExitCode.OK
+    url = args.url or args.sandbox_url or DEFAULT_URL
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["request_timeout"] = args.timeout
+    if args.attempts is not None:
+        options["attempts"] = args.attempts
+    project = None if args.cache_dir and args.out else load_project(args.project)
+    pulled = asyncio.run(
+        pull(
+            url,
+            token_env=args.token_env,
+            out_dir=args.out or (project.schema_dir if project else None),
+            cache_dir=args.cache_dir or (project.cache_dir if project else None),
+            prune=not args.cache_only,
+            **options,
+        )
+    )
+    print(f"pulled {pulled.url} in {pulled.attempts} attempt(s) -> {pulled.cache_file}")
+    if pulled.pruned is not None:
+        print(f"wrote {pulled.pruned.schema_file} and {pulled.pruned.provenance_file}")
+    return ExitCode.OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import json
+
+    from turnmeter.errors import ConfigError, QueryError, SchemaError
+    from turnmeter.schema_tools.diff import diff_schemas
+
+    for path in (args.old, args.new):
+        if not path.is_file():
+            print(f"turnmeter schema diff: no such file: {path}", file=sys.stderr)
+            return ExitCode.USAGE
+    try:
+        report = diff_schemas(args.old, args.new, project=args.project, queries_dir=args.queries)
+    except (SchemaError, ConfigError, QueryError) as exc:
+        # CI reads 1 and 3 as verdicts; an unreadable input must not look like one.
+        print(f"turnmeter schema diff: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.render(), end="")
+    return report.exit_code
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from turnmeter.schema_tools.validate import validate_queries
+
+    problems = validate_queries(args.schema, args.queries, project=args.project)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(
+            f"{len(problems)} problem(s); fix the queries or pull a newer schema", file=sys.stderr
+        )
+        return ExitCode.QUERY
+    print("queries/ is valid against the schema")
+    return ExitCode.OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from turnmeter.schema_tools.generate import check_generated, generate
+
+    if args.check:
+        result = check_generated(args.project, from_path=args.source)
+        if result.ok:
+            print(f"{result.package_dir} is up to date")
+            return ExitCode.OK
+        print(f"{result.package_dir} is stale; run: turnmeter generate", file=sys.stderr)
+        for line in result.lines():
+            print(f"  {line}", file=sys.stderr)
+        return ExitCode.FAILURE
+    done = generate(args.project, from_path=args.source)
+    if done.pruned is not None:
+        print(f"pruned {args.source} -> {done.pruned.schema_file}")
+    changed = len(done.changed) + len(done.removed)
+    print(f"generated {done.package_dir}: {len(done.files)} files, {changed} changed")
+    for name in (*done.changed, *done.removed):
+        print(f"  {name}")
+    return ExitCode.OK

@@ -1,0 +1,117 @@
+"""The result of ``schema diff``: what changed for our operations, as text, JSON, exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from turnmeter.cli.exit_codes import ExitCode
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaChange:
+    """One change: graphql-core's kind (or ours), its message, and the operations it touches."""
+
+    kind: str
+    message: str
+    operations: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"kind": self.kind, "message": self.message, "operations": list(self.operations)}
+
+    def __str__(self) -> str:
+        touched = f"  [{', '.join(self.operations)}]" if self.operations else ""
+        return f"{self.kind}: {self.message}{touched}"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationImpact:
+    """Whether one operation of ``queries/`` still validates against the new schema."""
+
+    name: str
+    file: str
+    valid: bool
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "name": self.name,
+            "file": self.file,
+            "valid": self.valid,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DiffReport:
+    """The impact of a schema change on our operations and on the generated client.
+
+    ``breaking``: an operation stops validating, or a field/argument/input/enum it uses is
+    removed or changes incompatibly. ``type_changes``: a selected output field changes type but
+    the operation still validates. ``codegen``: generated Python that would change.
+    ``dangerous``: graphql-core's dangerous changes on what we use. ``additions``: new fields,
+    filter keys and enum values in the TURN subgraph. ``elsewhere``: changes in the TURN
+    subgraph that no operation touches.
+    """
+
+    old: str
+    new: str
+    operations: tuple[OperationImpact, ...]
+    breaking: tuple[SchemaChange, ...] = ()
+    type_changes: tuple[SchemaChange, ...] = ()
+    codegen: tuple[SchemaChange, ...] = ()
+    dangerous: tuple[SchemaChange, ...] = ()
+    additions: tuple[SchemaChange, ...] = ()
+    elsewhere: tuple[SchemaChange, ...] = ()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 breaking for our operations, 3 generated code changes, 0 no impact."""
+        if self.breaking or not all(op.valid for op in self.operations):
+            return ExitCode.FAILURE
+        if self.codegen:
+            return ExitCode.CHANGED
+        return ExitCode.OK
+
+    @property
+    def verdict(self) -> str:
+        """One word for the exit code."""
+        return {
+            ExitCode.FAILURE: "breaking",
+            ExitCode.CHANGED: "generated-code-changes",
+            ExitCode.OK: "no-impact",
+        }[self.exit_code]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (``schema diff --json``)."""
+        sections = ("breaking", "type_changes", "codegen", "dangerous", "additions", "elsewhere")
+        return {
+            "old": self.old,
+            "new": self.new,
+            "verdict": self.verdict,
+            "exit_code": int(self.exit_code),
+            "operations": [op.to_dict() for op in self.operations],
+            **{name: [c.to_dict() for c in getattr(self, name)] for name in sections},
+        }
+
+    def render(self) -> str:
+        """The human report."""
+        lines = [f"schema diff: {self.old} -> {self.new}", "", "Operations in queries/:"]
+        for op in self.operations:
+            lines.append(f"  {'ok  ' if op.valid else 'FAIL'}  {op.name}  ({op.file})")
+            lines.extend(f"        {problem}" for problem in op.problems)
+        for title, changes in (
+            ("Breaking for our operations", self.breaking),
+            ("Type changes of selected fields (operations still validate)", self.type_changes),
+            ("Generated code would change", self.codegen),
+            ("Dangerous changes on what we use", self.dangerous),
+            ("Additions you may want", self.additions),
+            ("Other changes in the TURN subgraph, unused by queries/", self.elsewhere),
+        ):
+            if changes:
+                lines += ["", f"{title} ({len(changes)}):"]
+                lines.extend(f"  - {change}" for change in changes)
+        lines += ["", f"Verdict: {self.verdict} (exit {int(self.exit_code)})"]
+        return "\n".join(lines) + "\n"
