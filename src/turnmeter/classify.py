@@ -2,13 +2,19 @@
 
 Cloudflare reports many refusals with HTTP 200 and others with 4xx/5xx; the status alone is not
 enough, and neither are the messages alone. :func:`classify_failure` looks at both (and at
-``extensions.code`` and ``Retry-After``) and returns the exception to raise.
+``extensions.code`` and ``Retry-After``) and returns the exception to raise. The exception's
+type then says everything the retry loop needs: :func:`retry_verdict` maps it to "final",
+"retry now (with backoff)" or "retry after ``retry_after`` seconds".
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from turnmeter.errors import (
@@ -22,10 +28,14 @@ from turnmeter.errors import (
     RateLimited,
     ResponseError,
     ServerError,
+    TransportError,
+    UnreadableBody,
 )
 
 #: "rate limiter budget depleted, try again after 5 minutes"
-_TRY_AGAIN_AFTER = re.compile(r"try again after (\d+)\s*(second|minute|hour)s?", re.IGNORECASE)
+_TRY_AGAIN_AFTER = re.compile(
+    r"try again after (\d+(?:\.\d+)?)\s*(second|minute|hour)s?", re.IGNORECASE
+)
 _UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
 _RATE_LIMIT_MARKERS = ("rate limiter budget depleted", "rate limit")
@@ -146,14 +156,28 @@ def _status_only(status: int, headers: Mapping[str, str], operation: str | None)
 def _retry_after(headers: Mapping[str, str], text: str) -> float:
     header = _header(headers, "Retry-After")
     if header is not None:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass  # an HTTP date; fall through to the message
+        seconds = _retry_after_header(header)
+        if seconds is not None:
+            return seconds
     match = _TRY_AGAIN_AFTER.search(text)
     if match:
         return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
     return DEFAULT_RATE_LIMIT_WAIT
+
+
+def _retry_after_header(value: str) -> float | None:
+    # Retry-After is either delta-seconds or an HTTP date (RFC 9110, section 10.2.3).
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -165,3 +189,41 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _has(text: str, markers: tuple[str, ...]) -> bool:
     return any(marker in text for marker in markers)
+
+
+class Retry(enum.Enum):
+    """What a failure allows: never retry, retry with backoff, or retry after a given wait."""
+
+    FINAL = "final"
+    BACKOFF = "backoff"
+    AFTER = "after"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryVerdict:
+    """The retry loop's reading of one failure; ``after`` is set for :attr:`Retry.AFTER`."""
+
+    retry: Retry
+    after: float | None = None
+
+
+_FINAL = RetryVerdict(Retry.FINAL)
+_BACKOFF = RetryVerdict(Retry.BACKOFF)
+
+
+def retry_verdict(exc: BaseException) -> RetryVerdict:
+    """Whether (and when) the request that raised ``exc`` may be sent again.
+
+    Retried: timeouts, connection failures, overload and 5xx answers, unreadable bodies
+    (truncated, HTML), and rate limits (after their ``retry_after``). Never retried: auth,
+    invalid queries, node limits, malformed-but-readable answers, configuration errors.
+    """
+    if isinstance(exc, RateLimited):
+        return RetryVerdict(Retry.AFTER, exc.retry_after or 0.0)
+    if isinstance(exc, TransportError | Overloaded | ServerError):  # timeouts too
+        return _BACKOFF
+    if isinstance(exc, UnreadableBody):
+        return _BACKOFF
+    if isinstance(exc, HTTPStatusError) and exc.status is not None and exc.status >= 500:
+        return _BACKOFF
+    return _FINAL

@@ -7,6 +7,7 @@ the transport, and turns the validated result into small rows (:mod:`turnmeter.r
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Awaitable, Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -20,6 +21,8 @@ from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
 from turnmeter.filters import FilterArgs, OtherFilterArgs, compose_filter
 from turnmeter.ordering import OrderByArg, order_by_values
+from turnmeter.ratelimit import RateBudget, RateLimiter
+from turnmeter.retry import RetryHook, RetryPolicy
 from turnmeter.rows import (
     CustomerKeyUsage,
     CustomerUsage,
@@ -28,8 +31,14 @@ from turnmeter.rows import (
     SeriesPoint,
     UsageTotals,
 )
-from turnmeter.settings import ClientSettings, resolve_settings
+from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
 from turnmeter.transport import AiohttpTransport
+
+if typing.TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from turnmeter.query import Query, QueryRow
+    from turnmeter.query.runner import ProgressCallback
 
 #: Rows a top-N method returns unless told otherwise.
 DEFAULT_TOP_LIMIT = 10
@@ -62,11 +71,28 @@ class TurnUsage:
         timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
         settings: ClientSettings | None = None,
+        retry: RetryPolicy | None = None,
+        rate_budget: RateBudget | None = None,
+        max_concurrency: int | None = None,
+        cache_ttl: float | None = None,
+        rate_limiter: RateLimiter | None = None,
+        on_retry: RetryHook | None = None,
     ) -> None:
-        self.settings = settings or resolve_settings(
-            account_tag=account_tag, api_token=api_token, endpoint=endpoint, timeout=timeout
+        # retry / rate_budget / max_concurrency / cache_ttl: see turnmeter.transport; None keeps
+        # the default. rate_limiter shares one budget between clients; on_retry observes retries.
+        self.settings = with_resilience(
+            settings
+            or resolve_settings(
+                account_tag=account_tag, api_token=api_token, endpoint=endpoint, timeout=timeout
+            ),
+            retry=retry,
+            rate_budget=rate_budget,
+            max_concurrency=max_concurrency,
+            cache_ttl=cache_ttl,
         )
-        self.transport = AiohttpTransport(self.settings, session=session)
+        self.transport = AiohttpTransport(
+            self.settings, session=session, limiter=rate_limiter, on_retry=on_retry
+        )
         self._operations = GeneratedClient(self.transport)
 
     def __repr__(self) -> str:
@@ -100,15 +126,12 @@ class TurnUsage:
         **filters: Unpack[FilterArgs],
     ) -> list[KeyUsage]:
         """TURN keys by egress (largest first unless ``order_by`` says otherwise)."""
-        result = await self._run(
-            self._operations.top_keys_by_egress(
-                self.settings.account_tag,
-                compose_filter(since, until, **filters),
-                _limit(limit),
-                **_order(order_by),
-            )
+        return await self._fast_rows(
+            "TopKeysByEgress",
+            _variables(compose_filter(since, until, **filters), limit, order_by),
+            KeyUsage,
+            ("dimensions.keyId", "sum.egressBytes"),
         )
-        return [KeyUsage(g.dimensions.key_id, g.sum.egress_bytes) for g in _groups(result)]
 
     async def top_custom_identifiers(
         self,
@@ -120,18 +143,12 @@ class TurnUsage:
         **filters: Unpack[FilterArgs],
     ) -> list[CustomerUsage]:
         """Custom identifiers (your customers) by egress, largest first by default."""
-        result = await self._run(
-            self._operations.top_custom_identifiers(
-                self.settings.account_tag,
-                compose_filter(since, until, **filters),
-                _limit(limit),
-                **_order(order_by),
-            )
+        return await self._fast_rows(
+            "TopCustomIdentifiers",
+            _variables(compose_filter(since, until, **filters), limit, order_by),
+            CustomerUsage,
+            ("dimensions.customIdentifier", "sum.egressBytes"),
         )
-        return [
-            CustomerUsage(g.dimensions.custom_identifier, g.sum.egress_bytes)
-            for g in _groups(result)
-        ]
 
     async def usage_for_custom_identifier(
         self,
@@ -146,21 +163,14 @@ class TurnUsage:
         """One custom identifier's egress, per TURN key."""
         if not isinstance(custom_identifier, str) or not custom_identifier:
             raise ConfigError("custom_identifier must be a non-empty string")
-        result = await self._run(
-            self._operations.usage_for_custom_identifier(
-                self.settings.account_tag,
-                custom_identifier,
-                compose_filter(since, until, **filters),
-                _limit(limit),
-                **_order(order_by),
-            )
+        variables = _variables(compose_filter(since, until, **filters), limit, order_by)
+        variables["customIdentifier"] = custom_identifier
+        return await self._fast_rows(
+            "UsageForCustomIdentifier",
+            variables,
+            CustomerKeyUsage,
+            ("dimensions.customIdentifier", "dimensions.keyId", "sum.egressBytes"),
         )
-        return [
-            CustomerKeyUsage(
-                g.dimensions.custom_identifier, g.dimensions.key_id, g.sum.egress_bytes
-            )
-            for g in _groups(result)
-        ]
 
     async def timeseries(
         self,
@@ -172,33 +182,28 @@ class TurnUsage:
         **filters: Unpack[FilterArgs],
     ) -> list[SeriesPoint]:
         """Egress per minute, oldest first by default."""
-        result = await self._run(
-            self._operations.usage_timeseries(
-                self.settings.account_tag,
-                compose_filter(since, until, **filters),
-                _limit(limit),
-                **_order(order_by),
-            )
+        return await self._fast_rows(
+            "UsageTimeseries",
+            _variables(compose_filter(since, until, **filters), limit, order_by),
+            SeriesPoint,
+            ("dimensions.datetimeMinute", "sum.egressBytes"),
         )
-        return [
-            SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes) for g in _groups(result)
-        ]
 
     async def total(
         self, since: datetime, until: datetime, **filters: Unpack[FilterArgs]
     ) -> UsageTotals:
         """Egress and ingress over the whole range (zero when there was no usage)."""
-        result = await self._run(
-            self._operations.usage_total(
-                self.settings.account_tag, compose_filter(since, until, **filters), limit=1
-            )
+        rows = await self._fast_rows(
+            "UsageTotal",
+            {"filter": compose_filter(since, until, **filters), "limit": 1},
+            UsageTotals,
+            ("sum.egressBytes", "sum.ingressBytes"),
         )
-        groups = _groups(result)
-        if not groups:
+        if not rows:
             return UsageTotals(egress_bytes=0, ingress_bytes=0)
-        if len(groups) > 1:
+        if len(rows) > 1:
             raise MalformedResponse("a total without dimensions came back as several rows")
-        return UsageTotals(groups[0].sum.egress_bytes, groups[0].sum.ingress_bytes)
+        return rows[0]
 
     async def limits(self) -> DatasetLimits:
         """The TURN node's limits for this account (widest range, oldest data, largest page)."""
@@ -216,6 +221,21 @@ class TurnUsage:
             not_older_than=timedelta(seconds=node.not_older_than),
         )
 
+    async def _fast_rows(
+        self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
+    ) -> list[T]:
+        # The fast path (turnmeter.decode): the operation text of queries/<operation>.graphql,
+        # its groups checked and built straight into rows. The generated client's method for
+        # the same operation (pydantic models) is the slow path; tests/decode holds them equal.
+        from cf_analytics.transport_base_client import dump_variables
+
+        from turnmeter.decode import decoder_for, operation_text
+
+        query = operation_text(operation)
+        variables = dump_variables({"accountTag": self.settings.account_tag, **variables})
+        data = await self.transport.execute(query, operation, variables)
+        return decoder_for(query, operation, row, fields)(data, operation)
+
     async def _run(self, operation: Awaitable[T]) -> T:
         # The boundary for result validation: pydantic's errors become ours.
         try:
@@ -223,11 +243,92 @@ class TurnUsage:
         except pydantic.ValidationError as exc:
             raise MalformedResponse(_validation_summary(exc)) from None
 
+    # --- The query DSL over any range (turnmeter.query, turnmeter.windows) -----------------
+
+    #: The node limits, read once per client by :meth:`limits_cached`.
+    _limits_cache: DatasetLimits | None = None
+
+    async def limits_cached(self) -> DatasetLimits:
+        """The node limits, read on first use and kept for the client's lifetime."""
+        if self._limits_cache is None:
+            self._limits_cache = await self.limits()
+        return self._limits_cache
+
+    async def query(
+        self,
+        query: Query,
+        since: datetime,
+        until: datetime,
+        *,
+        clip: bool = False,
+        concurrency: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> list[QueryRow]:
+        """Run a :class:`~turnmeter.query.Query` over ``[since, until)``, however wide.
+
+        The range is split into windows within ``maxDuration`` (``concurrency`` at a time),
+        pages are followed by keyset, sums are merged across windows and the result is sorted
+        and cut to ``query.limit``. A start older than ``notOlderThan`` is refused, or moved
+        forward with ``clip=True``. ``concurrency`` windows (default 4) run at once;
+        ``on_progress(windows_done, windows_total, rows)`` is called as pages arrive; ``clock``
+        replaces the UTC wall clock (tests, fixed sandboxes).
+        """
+        from turnmeter.query.runner import DEFAULT_WINDOW_CONCURRENCY, run_query, utc_now
+
+        return await run_query(
+            self,
+            query,
+            since,
+            until,
+            clip=clip,
+            concurrency=DEFAULT_WINDOW_CONCURRENCY if concurrency is None else concurrency,
+            on_progress=on_progress,
+            clock=clock or utc_now,
+        )
+
+    def stream(
+        self,
+        query: Query,
+        since: datetime,
+        until: datetime,
+        *,
+        clip: bool = False,
+        concurrency: int | None = None,
+        on_progress: ProgressCallback | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> AsyncIterator[QueryRow]:
+        """Rows of ``query`` window by window, oldest first, without holding the whole range.
+
+        Needs each group inside one window (a time dimension selected, or a range within
+        ``maxDuration``) and no ``order_by``; ``limit`` stops after that many rows. At most
+        ``concurrency`` windows are held at once. Errors surface on iteration.
+        """
+        from turnmeter.query.runner import DEFAULT_WINDOW_CONCURRENCY, stream_query, utc_now
+
+        return stream_query(
+            self,
+            query,
+            since,
+            until,
+            clip=clip,
+            concurrency=DEFAULT_WINDOW_CONCURRENCY if concurrency is None else concurrency,
+            on_progress=on_progress,
+            clock=clock or utc_now,
+        )
+
 
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
     return limit
+
+
+def _variables(filter_: Any, limit: int, order_by: OrderByInput) -> dict[str, Any]:
+    # Without orderBy the operation's own default order applies (as in the generated client).
+    values = order_by_values(order_by)
+    variables = {"filter": filter_, "limit": _limit(limit)}
+    return variables if values is None else {**variables, "orderBy": values}
 
 
 def _order(order_by: OrderByInput) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from turnmeter.auth import Auth, BearerToken, NoAuth, Secret
 from turnmeter.errors import ConfigError
+from turnmeter.ratelimit import RateBudget
+from turnmeter.retry import RetryPolicy
 
 CLOUDFLARE_GRAPHQL_ENDPOINT = "https://api.cloudflare.com/client/v4/graphql"
 ENV_TOKEN = "CLOUDFLARE_API_TOKEN"
@@ -18,6 +21,10 @@ ENV_ENDPOINT = "TURNMETER_ENDPOINT"
 DEFAULT_TIMEOUT = 60.0
 #: Seconds to open a connection.
 DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Requests one client sends at once; Cloudflare refuses "too many queries in progress".
+DEFAULT_MAX_CONCURRENCY = 8
+#: Seconds ``close()`` waits for requests in flight before cancelling them.
+DEFAULT_CLOSE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +36,19 @@ class ClientSettings:
     endpoint: str = CLOUDFLARE_GRAPHQL_ENDPOINT
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_budget: RateBudget = field(default_factory=RateBudget)
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    cache_ttl: float | None = None
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_concurrency, bool) or self.max_concurrency < 1:
+            raise ConfigError("max_concurrency must be at least 1")
+        if self.cache_ttl is not None and self.cache_ttl <= 0:
+            raise ConfigError("cache_ttl must be positive (or None for no cache)")
+        if self.close_timeout < 0:
+            raise ConfigError("close_timeout must not be negative")
 
 
 def resolve_settings(
@@ -63,3 +83,22 @@ def resolve_settings(
         endpoint=url,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
     )
+
+
+def with_resilience(
+    settings: ClientSettings,
+    *,
+    retry: RetryPolicy | None = None,
+    rate_budget: RateBudget | None = None,
+    max_concurrency: int | None = None,
+    cache_ttl: float | None = None,
+) -> ClientSettings:
+    """``settings`` with the given retry, budget, concurrency and cache options (None: keep)."""
+    changes: dict[str, Any] = {
+        "retry": retry,
+        "rate_budget": rate_budget,
+        "max_concurrency": max_concurrency,
+        "cache_ttl": cache_ttl,
+    }
+    given = {name: value for name, value in changes.items() if value is not None}
+    return replace(settings, **given) if given else settings

@@ -3,11 +3,26 @@
 Everything below this module (aiohttp, orjson) raises its own exceptions; everything above it sees
 only :mod:`turnmeter.errors`. The body is read and judged here, even on HTTP 200, because
 Cloudflare reports rate limits, node limits and auth failures as ``errors`` with status 200.
+
+Each operation goes through one pipeline::
+
+    single-flight -> TTL cache -> [retry loop: concurrency cap -> rate budget -> POST -> judge]
+
+* Identical concurrent requests (same query, operation and variables) share one request.
+* With ``cache_ttl`` set, answers are reused for that long; every answer's age is recorded
+  (see :func:`turnmeter.cache.with_age`).
+* Each attempt, retries included, passes the concurrency cap and then pays its cost (the number
+  of TURN dataset nodes) into the rate budget. The cap is taken first so that a grant is given
+  right before sending: the budget then bounds what the server sees, and backoff sleeps hold
+  neither a slot nor a grant.
+* A rate limit from the server pauses the whole budget for its ``retry_after``, so other tasks
+  stop too instead of feeding a retry storm.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import random
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -15,30 +30,52 @@ from typing import Any
 import aiohttp
 import orjson
 
+from turnmeter.cache import Freshness, TTLCache, note_freshness, requested_max_age
 from turnmeter.classify import classify_failure, parse_errors
+from turnmeter.documents import DocumentFacts, check_types, document_facts
 from turnmeter.errors import (
     MalformedResponse,
+    RateLimited,
     RequestTimeout,
     TransportError,
+    TurnmeterError,
     UnreadableBody,
 )
+from turnmeter.observability import (
+    attempt_span,
+    log_attempt,
+    log_failure,
+    log_retry,
+    record_outcome,
+)
+from turnmeter.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
+from turnmeter.retry import RetryEvent, RetryHook
 from turnmeter.settings import ClientSettings
-
-logger = logging.getLogger("turnmeter.transport")
+from turnmeter.singleflight import SingleFlight
 
 #: How much of an unreadable body an error message may quote.
 BODY_EXCERPT = 120
+
+Answer = tuple[dict[str, Any], float]
 
 
 class AiohttpTransport:
     """Posts GraphQL operations to one endpoint and returns their ``data`` objects.
 
     Pass ``session`` to share a connection pool (it is then not closed here); otherwise the
-    transport opens and owns one.
+    transport opens and owns one. Pass ``limiter`` to share one rate budget between several
+    clients (otherwise one is built from ``settings.rate_budget``), ``on_retry`` to observe
+    retries, ``rng`` to make backoff jitter reproducible.
     """
 
     def __init__(
-        self, settings: ClientSettings, *, session: aiohttp.ClientSession | None = None
+        self,
+        settings: ClientSettings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        limiter: RateLimiter | None = None,
+        on_retry: RetryHook | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._session = session
@@ -46,6 +83,12 @@ class AiohttpTransport:
         self._timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
+        self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
+        self._cap = asyncio.Semaphore(settings.max_concurrency)
+        self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
+        self._flights: SingleFlight[Answer] = SingleFlight()
+        self._on_retry = on_retry
+        self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(endpoint={self._settings.endpoint!r})"
@@ -55,17 +98,97 @@ class AiohttpTransport:
     ) -> dict[str, Any]:
         """Send one operation; return ``data`` or raise a :class:`TurnmeterError`."""
         payload = {"query": query, "operationName": operation_name, "variables": variables}
-        started = time.perf_counter()
-        status, headers, body = await self.post(orjson.dumps(payload), operation_name)
-        data = decode_response(status, headers, body, operation=operation_name)
-        logger.debug(
-            "%s answered %s in %.1f ms (%d bytes)",
-            operation_name,
-            status,
-            (time.perf_counter() - started) * 1000,
-            len(body),
-        )
+        # Sorted keys: the body is also the single-flight and cache key.
+        body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        if self._cache is not None:
+            hit = self._cache.get(body, requested_max_age())
+            if hit is not None:
+                note_freshness(Freshness(age=hit[1], cached=True))
+                return hit[0]  # type: ignore[no-any-return]
+        try:
+            data, arrived = await self._flights.run(
+                body, lambda: self._fetch(body, query, operation_name)
+            )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling() == 0:
+                # The shared request was cancelled by close(), not this caller.
+                raise TransportError(
+                    f"{operation_name or 'request'} was cancelled: the client closed"
+                ) from None
+            raise
+        note_freshness(Freshness(age=max(0.0, time.monotonic() - arrived), cached=False))
         return data
+
+    async def _fetch(self, body: bytes, query: str, operation: str | None) -> Answer:
+        facts = document_facts(query, operation)
+        policy = self._settings.retry
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                data = await self._attempt(body, operation, facts, attempt, started)
+            except TurnmeterError as exc:
+                elapsed = time.monotonic() - started
+                self._note_server_rate_limit(exc)
+                delay = (
+                    None
+                    if _refused_here(exc)
+                    else policy.delay_after(exc, attempt, elapsed, self._rng)
+                )
+                if delay is None:
+                    log_failure(operation, attempt, elapsed, exc)
+                    raise
+                self._report_retry(RetryEvent(operation, attempt, delay, exc, elapsed))
+                await asyncio.sleep(delay)
+                continue
+            arrived = time.monotonic()
+            if self._cache is not None:
+                self._cache.put(body, data, arrived)
+            return data, arrived
+
+    async def _attempt(
+        self,
+        body: bytes,
+        operation: str | None,
+        facts: DocumentFacts,
+        attempt: int,
+        started: float,
+    ) -> dict[str, Any]:
+        async with self._cap:
+            if self.limiter is not None:
+                remaining = self._settings.retry.total_time - (time.monotonic() - started)
+                await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
+            with attempt_span(operation, attempt) as span:
+                sent = time.monotonic()
+                status: int | None = None
+                outcome = "ok"
+                try:
+                    status, headers, raw = await self.post(body, operation)
+                    data = decode_response(status, headers, raw, operation=operation)
+                    check_types(facts.plan, data, operation)
+                except TurnmeterError as exc:
+                    outcome = type(exc).__name__
+                    raise
+                finally:
+                    record_outcome(span, outcome, status)
+                    log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
+        return data
+
+    def _note_server_rate_limit(self, exc: TurnmeterError) -> None:
+        # Cloudflare's budget is per user: when it is spent, every task should stop, not retry.
+        if isinstance(exc, RateLimited) and not _refused_here(exc) and self.limiter is not None:
+            self.limiter.pause(exc.retry_after or 0.0)
+
+    def _report_retry(self, event: RetryEvent) -> None:
+        log_retry(event)
+        if self._on_retry is not None:
+            self._on_retry(event)
+
+    def in_flight(self) -> int:
+        """Distinct requests in flight (identical concurrent requests count once)."""
+        return len(self._flights)
 
     async def post(
         self, body: bytes, operation_name: str | None = None
@@ -90,8 +213,18 @@ class AiohttpTransport:
                 f"{type(exc).__name__}: {exc}"
             ) from None
 
-    async def close(self) -> None:
-        """Close the session if this transport opened it."""
+    async def close(self, *, grace: float | None = None) -> None:
+        """Wait up to ``grace`` seconds (default ``settings.close_timeout``) for requests in
+        flight, cancel what is left, then close the session if this transport opened it."""
+        tasks = self._flights.tasks()
+        if tasks:
+            wait = self._settings.close_timeout if grace is None else grace
+            _, pending = await asyncio.wait(tasks, timeout=wait)
+            for task in pending:
+                task.cancel()
+            if pending:
+                # Let the cancelled requests unwind (aiohttp releases their connections).
+                await asyncio.wait(pending)
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
@@ -140,3 +273,12 @@ def decode_response(
             f"{operation or 'response'}: no 'data' object in the response", status=status
         )
     return data
+
+
+def _refused_here(exc: BaseException) -> bool:
+    """True for turnmeter's own budget refusal (nothing was sent; not to be retried)."""
+    return (
+        isinstance(exc, RateLimited)
+        and exc.status is None
+        and any(error.code == CLIENT_BUDGET_CODE for error in exc.errors)
+    )

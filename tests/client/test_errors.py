@@ -21,18 +21,20 @@ from turnmeter import (
     TurnUsage,
     UnreadableBody,
 )
+from turnmeter.retry import NO_RETRY
 from turnmeter.sandbox import Fault, Sandbox
 
 SINCE = NOW - timedelta(days=1)
 
 
 def client_for(sandbox: Sandbox, **overrides: str) -> TurnUsage:
+    """A client without retries, so that one injected fault reaches the caller."""
     settings = {
         "account_tag": sandbox.config.account_tag,
         "api_token": sandbox.config.token,
         "endpoint": sandbox.url,
     } | overrides
-    return TurnUsage(**settings)
+    return TurnUsage(**settings, retry=NO_RETRY)
 
 
 def assert_no_canary(exc: BaseException) -> None:
@@ -93,7 +95,10 @@ async def test_truncated_body_is_a_turnmeter_error(fresh_sandbox: Sandbox) -> No
 
 async def test_connection_refused_is_a_transport_error() -> None:
     async with TurnUsage(
-        account_tag="abc", api_token=CANARY_TOKEN, endpoint="http://127.0.0.1:9/graphql"
+        account_tag="abc",
+        api_token=CANARY_TOKEN,
+        endpoint="http://127.0.0.1:9/graphql",
+        retry=NO_RETRY,
     ) as turn:
         with pytest.raises(TransportError) as caught:
             await turn.total(SINCE, NOW)

@@ -1,0 +1,1 @@
+"""turnmeter benchmarks: ``python -m bench`` runs them all and writes bench/RESULTS.md."""

@@ -1,0 +1,274 @@
+"""The clients the benchmark compares, each asking the same server for the same time series.
+
+Every contender sends ``queries/UsageTimeseries.graphql`` with distinct variables per request
+(so turnmeter's single-flight cannot merge concurrent requests) and returns the rows it built.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+from turnmeter import decode
+from turnmeter.decode import decoder_for, operation_text
+
+ROOT = Path(__file__).resolve().parents[1]
+OPERATION = "UsageTimeseries"
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+TOKEN = "bench-token"
+BASE = datetime(2025, 11, 1, tzinfo=UTC)
+#: The default ariadne-codegen package generated at bench start (httpx base client).
+HTTPX_PACKAGE = "cf_bench_httpx"
+
+
+def window(i: int) -> tuple[datetime, datetime]:
+    """Request ``i``'s range: a day, shifted by ``i`` seconds so no two requests are equal."""
+    since = BASE + timedelta(seconds=i)
+    return since, since + timedelta(days=1)
+
+
+def plain_variables(n: int, i: int) -> dict[str, Any]:
+    since, until = window(i)
+    return {
+        "accountTag": ACCOUNT,
+        "filter": {"datetimeMinute_geq": since.isoformat(), "datetimeMinute_lt": until.isoformat()},
+        "limit": n,
+    }
+
+
+class Contender:
+    """One client: ``setup`` once, ``fetch(n, i)`` per request, ``close`` at the end."""
+
+    name = "?"
+
+    async def setup(self, url: str) -> None:
+        self.url = url
+
+    async def fetch(self, n: int, i: int) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+class RawAiohttp(Contender):
+    """aiohttp posting JSON and decoding with ``loads``: untyped dicts."""
+
+    def __init__(self, name: str, loads: Callable[[bytes], Any], dumps: Callable[[Any], Any]):
+        self.name, self.loads, self.dumps = name, loads, dumps
+
+    async def setup(self, url: str) -> None:
+        await super().setup(url)
+        self.session = aiohttp.ClientSession()
+        self.query = operation_text(OPERATION)
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+
+    async def fetch(self, n: int, i: int) -> Any:
+        payload = {"query": self.query, "operationName": OPERATION}
+        payload["variables"] = plain_variables(n, i)
+        async with self.session.post(
+            self.url, data=self.dumps(payload), headers=self.headers
+        ) as response:
+            data = self.loads(await response.read())["data"]
+        return data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"]
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def floor() -> RawAiohttp:
+    return RawAiohttp("aiohttp + json.loads, untyped (the floor)", json.loads, json.dumps)
+
+
+def orjson_raw() -> RawAiohttp:
+    return RawAiohttp("aiohttp + orjson, untyped", orjson.loads, orjson.dumps)
+
+
+class Gql(Contender):
+    """gql 4 over its aiohttp transport, optionally with the schema and typed result parsing."""
+
+    def __init__(self, name: str, schema: bool, parse: bool):
+        self.name, self.schema, self.parse = name, schema, parse
+
+    async def setup(self, url: str) -> None:
+        from gql import Client, gql
+        from gql.transport.aiohttp import AIOHTTPTransport
+
+        transport = AIOHTTPTransport(url=url, headers={"Authorization": f"Bearer {TOKEN}"})
+        sdl = (ROOT / "schema" / "cloudflare-turn.graphql").read_text() if self.schema else None
+        self.client = Client(
+            transport=transport, schema=sdl, parse_results=self.parse, execute_timeout=120
+        )
+        self.session = await self.client.connect_async()
+        self.document = gql(operation_text(OPERATION)).document
+
+    async def fetch(self, n: int, i: int) -> Any:
+        from gql.graphql_request import GraphQLRequest
+
+        request = GraphQLRequest(
+            self.document, variable_values=plain_variables(n, i), operation_name=OPERATION
+        )
+        data = await self.session.execute(request)
+        return data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"]
+
+    async def close(self) -> None:
+        await self.client.close_async()
+
+
+class AriadneHttpx(Contender):
+    """ariadne-codegen's own output with its default httpx base client and pydantic models."""
+
+    name = "ariadne-codegen client, default httpx base client"
+
+    def __init__(self, package_dir: Path):
+        self.package_dir = package_dir
+
+    async def setup(self, url: str) -> None:
+        if str(self.package_dir) not in sys.path:
+            sys.path.insert(0, str(self.package_dir))
+        package = __import__(HTTPX_PACKAGE)
+        self.filter_type = package.AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject
+        self.client = package.Client(url=url, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    async def fetch(self, n: int, i: int) -> Any:
+        since, until = window(i)
+        flt = self.filter_type(datetimeMinute_geq=since, datetimeMinute_lt=until)
+        result = await self.client.usage_timeseries(ACCOUNT, flt, n)
+        return result.viewer.accounts[0].calls_turn_usage_adaptive_groups
+
+    async def close(self) -> None:
+        await self.client.http_client.aclose()
+
+
+class Turnmeter(Contender):
+    """turnmeter's facade: ``timeseries`` (fast path) or the generated client (slow path)."""
+
+    def __init__(self, name: str, mode: str):
+        self.name, self.mode = name, mode
+
+    async def setup(self, url: str) -> None:
+        from cf_analytics import Client as GeneratedClient
+
+        from turnmeter import TurnUsage
+        from turnmeter.ratelimit import RateBudget
+
+        # No client-side budget (the server is ours) and room for the concurrency test.
+        self.turn = TurnUsage(
+            account_tag=ACCOUNT,
+            api_token=TOKEN,
+            endpoint=url,
+            rate_budget=RateBudget(limit=None),
+            max_concurrency=64,
+        )
+        self.generated = GeneratedClient(self.turn.transport)
+        self.query = operation_text(OPERATION)
+
+    async def fetch(self, n: int, i: int) -> Any:
+        since, until = window(i)
+        if self.mode == "fast":
+            return await self.turn.timeseries(since, until, limit=n)
+        if self.mode == "fast, GC not paused":
+            saved, decode.GC_PAUSE_MIN_ROWS = decode.GC_PAUSE_MIN_ROWS, sys.maxsize
+            try:
+                return await self.turn.timeseries(since, until, limit=n)
+            finally:
+                decode.GC_PAUSE_MIN_ROWS = saved
+        if self.mode == "slow":
+            return await self._slow(n, since, until)
+        return await self._no_recheck(n, since, until)
+
+    async def _slow(self, n: int, since: datetime, until: datetime) -> Any:
+        from turnmeter.filters import compose_filter
+        from turnmeter.rows import SeriesPoint
+
+        result = await self.generated.usage_timeseries(ACCOUNT, compose_filter(since, until), n)
+        groups = result.viewer.accounts[0].calls_turn_usage_adaptive_groups
+        return [SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes) for g in groups]
+
+    async def _no_recheck(self, n: int, since: datetime, until: datetime) -> Any:
+        # What a transport hook returning `data` without its own JSON-type walk would give:
+        # post + decode_response (orjson, errors[]) + the fast decoder, no retry machinery.
+        from cf_analytics.transport_base_client import dump_variables
+
+        from turnmeter.filters import compose_filter
+        from turnmeter.rows import SeriesPoint
+        from turnmeter.transport import decode_response
+
+        variables = {"accountTag": ACCOUNT, "filter": compose_filter(since, until), "limit": n}
+        body = orjson.dumps(
+            {
+                "query": self.query,
+                "operationName": OPERATION,
+                "variables": dump_variables(variables),
+            }
+        )
+        status, headers, raw = await self.turn.transport.post(body, OPERATION)
+        data = decode_response(status, headers, raw, operation=OPERATION)
+        fields = ("dimensions.datetimeMinute", "sum.egressBytes")
+        return decoder_for(self.query, OPERATION, SeriesPoint, fields)(data, OPERATION)
+
+    async def close(self) -> None:
+        await self.turn.close()
+
+
+def all_contenders(httpx_package: Path) -> list[Contender]:
+    """Every contender, the floor first."""
+    return [
+        floor(),
+        orjson_raw(),
+        Gql("gql 4, no schema, untyped", schema=False, parse=False),
+        Gql("gql 4 with schema (validates every request)", schema=True, parse=False),
+        Gql("gql 4 with schema and typed result parsing", schema=True, parse=True),
+        AriadneHttpx(httpx_package),
+        Turnmeter("turnmeter slow path (generated pydantic models, aiohttp base)", "slow"),
+        Turnmeter("**turnmeter fast path** (`TurnUsage.timeseries`)", "fast"),
+        Turnmeter("turnmeter fast path, GC not paused while decoding", "fast, GC not paused"),
+        Turnmeter("turnmeter fast decoder without the transport's type re-walk", "bare"),
+    ]
+
+
+def generate_httpx_client(target: Path) -> Path:
+    """Run ariadne-codegen with the project's config but its default (httpx) base client."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ariadne-codegen"]
+    for key in ("base_client_name", "base_client_file_path"):
+        config.pop(key, None)
+    config.update(
+        schema_path=str(ROOT / config["schema_path"]),
+        queries_path=str(ROOT / config["queries_path"]),
+        target_package_name=HTTPX_PACKAGE,
+        target_package_path=str(target),
+        files_to_include=[str(ROOT / f) for f in config.get("files_to_include", [])],
+    )
+    config_file = target / "ariadne.toml"
+    config_file.write_text(_toml({"tool": {"ariadne-codegen": config}}))
+    codegen = Path(sys.executable).parent / "ariadne-codegen"
+    subprocess.run(
+        [str(codegen), "--config", str(config_file), "client"],
+        check=True,
+        capture_output=True,
+        cwd=target,
+    )
+    return target
+
+
+def _toml(table: dict[str, Any], prefix: str = "") -> str:
+    # Just enough TOML for ariadne-codegen's section: strings, bools, lists and sub-tables.
+    lines = [f"[{prefix}]"] if prefix else []
+    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            lines.append(f"{json.dumps(key)} = {json.dumps(value)}")
+    text = "\n".join(lines) + "\n"
+    for key, value in nested.items():
+        name = f"{prefix}.{json.dumps(key)}" if prefix else json.dumps(key)
+        text += _toml(value, name)
+    return text

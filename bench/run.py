@@ -1,0 +1,238 @@
+"""Run every benchmark in one process and write ``bench/RESULTS.md``.
+
+    .venv/bin/python -m bench            # the whole suite, about two minutes
+    .venv/bin/python -m bench --quick    # fewer rounds, to check the harness
+    .venv/bin/python -m bench --extras   # also bench_codegen.py and bench_sandbox.py (slow)
+
+One server process answers every contender with the same prepared bytes; the contenders run
+interleaved in this process; the tables show medians and ratios to the floor (aiohttp +
+``json.loads``) measured in the same run. Nothing here is a test: no number is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib.metadata
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import extras
+from bench.contenders import Contender, all_contenders, generate_httpx_client
+from bench.timing import Counter, Timings, concurrent, sequential
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BIG, PAGE, ONE = 10_000, 100, 1
+BURST_TOTAL, BURST_IN_FLIGHT = 200, 20
+MEMORY_ROWS, MEMORY_PAGE = 1_000_000, 10_000
+#: (rounds, requests per round) for each row count; --quick divides the rounds.
+PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (7, 40)}
+BURST_ROUNDS = 5
+PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
+PACKAGES += ("ariadne-codegen",)
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    """The prepared-answers server in its own process, and its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.server"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline().split()[1])
+    return proc, f"http://127.0.0.1:{port}/graphql"
+
+
+async def measure(contenders: Sequence[Contender], quick: bool) -> dict[str, Timings]:
+    counter = Counter()
+    for contender in contenders:  # warm up: connections, caches, compiled decoders
+        for rows in PLAN:
+            got = await contender.fetch(rows, counter.next())
+            assert len(got) == rows, f"{contender.name} returned {len(got)} rows, not {rows}"
+    results = {}
+    for rows, (rounds, reps) in PLAN.items():
+        rounds = max(2, rounds // 3) if quick else rounds
+        print(f"  {rows} rows: {rounds} rounds x {reps} requests", file=sys.stderr)
+        results[f"seq{rows}"] = await sequential(contenders, rows, rounds, reps, counter)
+    rounds = 2 if quick else BURST_ROUNDS
+    print(f"  concurrency: {rounds} rounds of {BURST_TOTAL} requests", file=sys.stderr)
+    results["burst"] = await concurrent(
+        contenders, PAGE, rounds, BURST_TOTAL, BURST_IN_FLIGHT, counter
+    )
+    return results
+
+
+def main_table(names: list[str], results: dict[str, Timings]) -> list[str]:
+    floor = names[0]
+    big, one, page, burst = (results[k] for k in (f"seq{BIG}", f"seq{ONE}", f"seq{PAGE}", "burst"))
+    lines = [
+        f"| client | per row ({BIG:,} rows) | x floor | per request (1 row) | x floor "
+        f"| {PAGE} rows | {BURST_TOTAL} requests, {BURST_IN_FLIGHT} in flight | x floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        row_us = big.median(name) / BIG * 1e6
+        lines.append(
+            f"| {name} | {row_us:.2f} us | {big.median(name) / big.median(floor):.2f} "
+            f"| {one.median(name) * 1e3:.3f} ms | {one.median(name) / one.median(floor):.2f} "
+            f"| {page.median(name) * 1e3:.2f} ms | {burst.median(name) * 1e3:.0f} ms "
+            f"| {burst.median(name) / burst.median(floor):.2f} |"
+        )
+    return lines
+
+
+def goals_table(names: list[str], results: dict[str, Timings]) -> list[str]:
+    floor, gql_typed, httpx, slow, fast = (names[i] for i in (0, 4, 5, 6, 7))
+    big, one, burst = results[f"seq{BIG}"], results[f"seq{ONE}"], results["burst"]
+    goals = [
+        ("per row vs the floor", "<= 1.0x", big.median(fast) / big.median(floor), False),
+        (
+            "ariadne models (aiohttp base) / fast, per row",
+            ">= 5x",
+            big.median(slow) / big.median(fast),
+            True,
+        ),
+        (
+            "ariadne default httpx client / fast, per row",
+            ">= 5x",
+            big.median(httpx) / big.median(fast),
+            True,
+        ),
+        (
+            "gql typed parsing / fast, per row",
+            ">= 60x",
+            big.median(gql_typed) / big.median(fast),
+            True,
+        ),
+        (
+            "per request (1 row) vs the floor",
+            "<= 1.1x",
+            one.median(fast) / one.median(floor),
+            False,
+        ),
+        ("concurrency vs the floor", "<= 1.2x", burst.median(fast) / burst.median(floor), False),
+    ]
+    lines = ["| goal | target | measured | met |", "|---|---:|---:|---|"]
+    for label, target, value, at_least in goals:
+        bound = float(target.split()[1].rstrip("x"))
+        met = value >= bound if at_least else value <= bound
+        lines.append(f"| {label} | {target} | {value:.2f}x | {'yes' if met else '**no**'} |")
+    return lines
+
+
+NOTES = """\
+Notes: one server process serves prepared bytes; every contender sends
+`queries/UsageTimeseries.graphql` with distinct variables per request. "Per row" is the 10,000-row
+request time / 10,000. The "without the transport's type re-walk" row is the fast decoder fed by
+`transport.post` + `decode_response` (no retry/cache/budget pipeline and no
+`documents.check_types`): it shows what a transport hook skipping the second walk would give,
+since the fast decoder already checks every JSON type.
+"""
+
+
+def header(argv: Sequence[str]) -> list[str]:
+    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in PACKAGES)
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or "unknown CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return [
+        "# turnmeter benchmark results",
+        "",
+        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {cpu}, {_cpus()} CPUs, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- command: `python -m bench {' '.join(argv)}`".replace("bench ` ", "bench`"),
+        "",
+    ]
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def side_sections(url: str) -> list[str]:
+    lines = ["## Decoding alone (10,000 rows, fresh body each run, no HTTP)", ""]
+    lines += ["| step | per row |", "|---|---:|"]
+    lines += [f"| {name} | {us:.2f} us |" for name, us in extras.decode_costs()]
+    lines += ["", "## Start-up (fresh interpreter, median wall time)", ""]
+    lines += ["| command | time |", "|---|---:|"]
+    lines += [f"| `{name}` | {ms:.0f} ms |" for name, ms in extras.import_times()]
+    lines += ["", f"## Memory: {MEMORY_ROWS:,} rows in pages of {MEMORY_PAGE:,}", ""]
+    lines += ["| mode | rows | peak RSS after page 1 | peak RSS at the end | time |"]
+    lines += ["|---|---:|---:|---:|---:|"]
+    for mode, hold in (("folded page by page", False), ("all rows kept in a list", True)):
+        m = extras.memory(url, MEMORY_ROWS, MEMORY_PAGE, hold)
+        lines.append(
+            f"| {mode} | {m['rows']:,} | {m['peak_rss_after_first_page_mb']} MB "
+            f"| {m['peak_rss_mb']} MB | {m['seconds']} s |"
+        )
+    return lines
+
+
+def extra_benches() -> list[str]:
+    lines = []
+    for script, args in (("bench_codegen.py", ["--runs", "1"]), ("bench_sandbox.py", [])):
+        argv = [sys.executable, str(ROOT / "bench" / script), *args]
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+        lines += ["", f"## {script} {' '.join(args)}", "", "```", done.stdout.strip(), "```"]
+    return lines
+
+
+async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> str:
+    server, url = start_server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("generating ariadne-codegen's default client ...", file=sys.stderr)
+            contenders = all_contenders(generate_httpx_client(Path(tmp)))
+            for contender in contenders:
+                await contender.setup(url)
+            try:
+                results = await measure(contenders, quick)
+            finally:
+                for contender in contenders:
+                    await contender.close()
+        names = [c.name for c in contenders]
+        print("decode, start-up and memory ...", file=sys.stderr)
+        lines = [*header(argv), "## Typed rows over loopback HTTP (medians of interleaved rounds)"]
+        lines += ["", *main_table(names, results), "", "## Goals (issue 8)", ""]
+        lines += [*goals_table(names, results), "", NOTES, *side_sections(url)]
+        if extras_too:
+            lines += extra_benches()
+        return "\n".join(lines) + "\n"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the suite, print the Markdown and (unless told not to) save it."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (harness check)")
+    parser.add_argument("--extras", action="store_true", help="also codegen and sandbox benches")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    args = parser.parse_args(argv)
+    text = asyncio.run(run(sys.argv[1:] if argv is None else argv, args.quick, args.extras))
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+"""The budget guard: month-to-date TURN egress, its cost, and "are we over budget?".
+
+A signalling server asks this before minting every TURN credential, hundreds of times a minute.
+:class:`BudgetGuard` answers from one number it refreshes in the background (at most one query per
+``refresh_interval``), knows how old that number is, and has an explicit policy for the moment
+it does not know (:class:`UnknownUsage`)::
+
+    async with TurnUsage() as turn, BudgetGuard(turn, custom_identifier="acme") as guard:
+        decision = await guard.check(budget_usd=250)
+        if not decision.allowed:
+            refuse(decision.reason)          # "over_budget" or "unknown"
+
+Cost is ``max(0, GB - free_tier_gb) * price_per_gb`` with GB = 10^9 bytes (Cloudflare's $0.05
+per GB over 1,000 GB free, both configurable). Months are UTC calendar months: a number from last
+month is never reported as this month's; after the 1st it counts as unknown until a refresh
+over the new month arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Self
+
+from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
+from turnmeter.observability import budget_logger
+
+if TYPE_CHECKING:
+    from turnmeter.client import TurnUsage
+
+#: Cloudflare's TURN price per GB of egress (USD).
+DEFAULT_PRICE_PER_GB = Decimal("0.05")
+#: Free egress per month, shared by TURN and the SFU (GB).
+DEFAULT_FREE_TIER_GB = Decimal(1000)
+#: Cloudflare bills decimal gigabytes.
+BYTES_PER_GB = Decimal(10**9)
+#: Seconds between refreshes (and the fewest seconds between two queries).
+DEFAULT_REFRESH_INTERVAL = 60.0
+#: A number older than this (seconds) counts as unknown.
+DEFAULT_MAX_STALENESS = 600.0
+
+
+class UnknownUsage(enum.Enum):
+    """What :meth:`BudgetGuard.check` answers when usage is unknown (no fresh number)."""
+
+    FAIL_OPEN = "fail_open"  # allow: an outage of the analytics API must not stop calls
+    FAIL_CLOSED = "fail_closed"  # deny: never risk spending past the budget
+
+
+@dataclass(frozen=True, slots=True)
+class MonthToDate:
+    """Egress from the start of the UTC month until ``as_of``, its cost, and its age."""
+
+    month_start: datetime
+    as_of: datetime
+    egress_bytes: int
+    gigabytes: Decimal
+    cost_usd: Decimal
+    age: float
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetDecision:
+    """The guard's answer: ``allowed``, why, and the number behind it (None when unknown)."""
+
+    allowed: bool
+    reason: Literal["under_budget", "over_budget", "unknown"]
+    budget_usd: Decimal
+    usage: MonthToDate | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    month_start: datetime
+    as_of: datetime
+    egress_bytes: int
+    taken: float  # monotonic time the query started
+
+
+def month_start(moment: datetime) -> datetime:
+    """Midnight UTC on the first day of ``moment``'s UTC month."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+class BudgetGuard:
+    """Month-to-date egress for the account, one TURN key, or one custom identifier.
+
+    ``clock`` gives "now" (UTC) for the month and the query range; ``monotonic`` measures ages
+    and intervals. Use as an async context manager to run the background refresh; without it,
+    checks refresh on demand (still at most once per ``refresh_interval``).
+    """
+
+    def __init__(
+        self,
+        turn: TurnUsage,
+        *,
+        key_id: str | None = None,
+        custom_identifier: str | None = None,
+        price_per_gb: Decimal | float | str = DEFAULT_PRICE_PER_GB,
+        free_tier_gb: Decimal | float | str = DEFAULT_FREE_TIER_GB,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        max_staleness: float = DEFAULT_MAX_STALENESS,
+        on_unknown: UnknownUsage = UnknownUsage.FAIL_CLOSED,
+        clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if key_id is not None and custom_identifier is not None:
+            raise ConfigError("guard one scope: a key_id or a custom_identifier, not both")
+        if refresh_interval <= 0 or max_staleness <= 0:
+            raise ConfigError("refresh_interval and max_staleness must be positive")
+        self._turn = turn
+        self._filters = {"key_id": key_id, "custom_identifier": custom_identifier}
+        self.price_per_gb = Decimal(str(price_per_gb))
+        self.free_tier_gb = Decimal(str(free_tier_gb))
+        self.refresh_interval = refresh_interval
+        self.max_staleness = max_staleness
+        self.on_unknown = on_unknown
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._monotonic = monotonic
+        self._reading: _Reading | None = None
+        self._last_attempt: float | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self.queries = 0  # refresh queries sent, for metrics and tests
+        self.last_error: str | None = None
+
+    def __repr__(self) -> str:
+        scope = {k: v for k, v in self._filters.items() if v is not None} or "account"
+        return f"BudgetGuard(scope={scope!r}, refresh_interval={self.refresh_interval:g})"
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        """Start refreshing in the background every ``refresh_interval``."""
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.create_task(self._refresh_loop())
+
+    async def stop(self) -> None:
+        """Stop the background refresh (and any refresh in flight)."""
+        for task in (self._loop_task, self._refreshing):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loop_task = self._refreshing = None
+
+    async def usage(self) -> MonthToDate:
+        """This month's usage so far; :class:`BudgetUnknown` when no fresh number exists."""
+        reading = await self._current()
+        if reading is None:
+            detail = f" (last refresh failed: {self.last_error})" if self.last_error else ""
+            raise BudgetUnknown(f"no month-to-date usage fresh enough to vouch for{detail}")
+        return self._month_to_date(reading)
+
+    async def check(self, budget_usd: Decimal | float | str) -> BudgetDecision:
+        """Allowed while the month's cost is below ``budget_usd``; unknown follows the policy."""
+        budget = Decimal(str(budget_usd))
+        reading = await self._current()
+        if reading is None:
+            allowed = self.on_unknown is UnknownUsage.FAIL_OPEN
+            return BudgetDecision(allowed, "unknown", budget, None)
+        usage = self._month_to_date(reading)
+        if usage.cost_usd >= budget:
+            return BudgetDecision(False, "over_budget", budget, usage)
+        return BudgetDecision(True, "under_budget", budget, usage)
+
+    async def over_budget(self, budget_usd: Decimal | float | str) -> bool:
+        """True when calls should stop: over budget, or unknown under ``FAIL_CLOSED``."""
+        return not (await self.check(budget_usd)).allowed
+
+    async def refresh(self) -> MonthToDate:
+        """Query now (joining a refresh already in flight) and return the new number."""
+        await self._start_refresh()
+        return await self.usage()
+
+    async def settled(self) -> None:
+        """Wait for the refresh in flight, if any (checks never wait for a background one)."""
+        await self._join_refresh()
+
+    def cost_of(self, egress_bytes: int) -> Decimal:
+        """The price of ``egress_bytes`` in one month, after the free tier."""
+        gigabytes = Decimal(egress_bytes) / BYTES_PER_GB
+        return max(Decimal(0), gigabytes - self.free_tier_gb) * self.price_per_gb
+
+    async def _current(self) -> _Reading | None:
+        """The usable reading, refreshing first when there is none and one may be sent."""
+        reading = self._usable()
+        if reading is not None:
+            if self._monotonic() - reading.taken >= self.refresh_interval:
+                self._maybe_start_refresh()  # stale-while-revalidate: answer now
+            return reading
+        if self._maybe_start_refresh() or self._refreshing is not None:
+            await self._join_refresh()
+        return self._usable()
+
+    def _usable(self) -> _Reading | None:
+        reading = self._reading
+        if reading is None:
+            return None
+        if reading.month_start != month_start(self._clock()):
+            return None  # last month's number is not this month's
+        if self._monotonic() - reading.taken > self.max_staleness:
+            return None
+        return reading
+
+    def _maybe_start_refresh(self) -> bool:
+        if self._refreshing is not None:
+            return False
+        new_month = self._reading is not None and self._reading.month_start != month_start(
+            self._clock()
+        )
+        recently = (
+            self._last_attempt is not None
+            and self._monotonic() - self._last_attempt < self.refresh_interval
+        )
+        if recently and not new_month:
+            return False
+        self._refreshing = asyncio.create_task(self._refresh_once())
+        self._refreshing.add_done_callback(self._refresh_done)
+        return True
+
+    async def _start_refresh(self) -> None:
+        if self._refreshing is None:
+            self._refreshing = asyncio.create_task(self._refresh_once())
+            self._refreshing.add_done_callback(self._refresh_done)
+        await self._join_refresh()
+
+    async def _join_refresh(self) -> None:
+        task = self._refreshing
+        if task is not None:
+            # Shielded: a cancelled caller must not cancel the refresh others wait for.
+            await asyncio.shield(task)
+
+    def _refresh_done(self, task: asyncio.Task[None]) -> None:
+        if self._refreshing is task:
+            self._refreshing = None
+
+    async def _refresh_once(self) -> None:
+        self._last_attempt = taken = self._monotonic()
+        now = self._clock().astimezone(UTC)
+        start = month_start(now)
+        self.queries += 1
+        try:
+            egress = 0
+            if now > start:
+                filters = {k: v for k, v in self._filters.items() if v is not None}
+                totals = await self._turn.total(start, now, **filters)
+                egress = totals.egress_bytes
+        except TurnmeterError as exc:
+            # Keep the old number (it ages towards unknown); say why in decisions and logs.
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            budget_logger.warning("budget refresh failed: %s", type(exc).__name__)
+            return
+        self.last_error = None
+        self._reading = _Reading(start, now, egress, taken)
+        budget_logger.debug("month-to-date egress %d bytes as of %s", egress, now.isoformat())
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            self._maybe_start_refresh()
+            if self._refreshing is not None:
+                await self._join_refresh()
+            since = self._monotonic() - (self._last_attempt or self._monotonic())
+            await asyncio.sleep(max(self.refresh_interval - since, 0.0) or self.refresh_interval)
+
+    def _month_to_date(self, reading: _Reading) -> MonthToDate:
+        gigabytes = Decimal(reading.egress_bytes) / BYTES_PER_GB
+        return MonthToDate(
+            month_start=reading.month_start,
+            as_of=reading.as_of,
+            egress_bytes=reading.egress_bytes,
+            gigabytes=gigabytes,
+            cost_usd=self.cost_of(reading.egress_bytes),
+            age=self._monotonic() - reading.taken,
+        )

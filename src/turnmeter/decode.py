@@ -1,0 +1,385 @@
+"""The fast decode path: typed rows straight from a TURN response's ``data`` object.
+
+The generated pydantic models cost several microseconds per row, most of it nested model
+validation and the garbage collections it triggers. For the hot result shape (one list of
+``callsTurnUsageAdaptiveGroups`` whose leaves become a flat row) turnmeter compiles, once per
+(query, row type, fields), a small Python function that walks the groups, checks every selected
+leaf and builds the row, the way :mod:`dataclasses` and attrs generate ``__init__``.
+
+The checks accept what the slow path (the transport's JSON-type check, then the generated
+models, then the facade) accepts, with two deliberate differences: a ``Time`` must be an RFC 3339
+string with an offset (``2025-01-01T00:00:00Z``), where pydantic also accepts naive times, dates
+and Unix timestamps in strings; and a null ``sum``/``dimensions`` is refused in every account,
+where the facade only looked at the first (Cloudflare sends one account per account tag).
+Anything else raises :class:`~turnmeter.errors.MalformedResponse`
+naming the path, e.g. ``callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
+
+Leaf types and nullability come from the pruned schema, and operation texts from ``queries/``:
+nothing here restates the schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, parse
+from graphql import GraphQLNonNull as NonNull
+from graphql import GraphQLScalarType as ScalarType
+
+from turnmeter.documents import TURN_FIELD, turn_schema
+from turnmeter.errors import MalformedResponse, QueryError
+from turnmeter.resources import queries_dir
+
+R = TypeVar("R")
+
+#: Above this many groups the cyclic GC is paused while rows are built (see bench/RESULTS.md).
+GC_PAUSE_MIN_ROWS = 1_000
+#: How much of a bad value an error message quotes.
+VALUE_EXCERPT = 40
+
+_INT_BOUNDS = {
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+_STRINGS = frozenset({"string", "bytes", "String", "ID"})
+_FLOATS = frozenset({"float32", "float64", "Float"})
+_BOOLS = frozenset({"bool", "Boolean"})
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One selected scalar under a group: its response path, Cloudflare scalar and nullability."""
+
+    path: tuple[str, ...]
+    scalar: str
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What one operation selects: the groups field's response key and every leaf under it."""
+
+    groups_key: str
+    leaves: tuple[Leaf, ...]
+
+
+class _Bad(Exception):
+    """Raised inside compiled decoders; turned into a precise MalformedResponse by _explain."""
+
+
+@functools.cache
+def operation_text(name: str) -> str:
+    """The text of ``queries/<name>.graphql``, the same operation the generated client sends."""
+    return (queries_dir() / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+@functools.cache
+def shape_of(query: str, operation: str) -> Shape:
+    """The leaves ``operation`` selects under ``viewer.accounts.callsTurnUsageAdaptiveGroups``."""
+    node = next(
+        (
+            d
+            for d in parse(query).definitions
+            if isinstance(d, OperationDefinitionNode) and d.name and d.name.value == operation
+        ),
+        None,
+    )
+    if node is None:
+        raise QueryError(f"no operation named {operation!r} in the query text")
+    viewer = _child(node.selection_set.selections, "viewer")
+    accounts = _child(_selections(viewer), "accounts")
+    groups = _child(_selections(accounts), TURN_FIELD)
+    schema_type = turn_schema().get_type("AccountCallsTurnUsageAdaptiveGroups")
+    assert isinstance(schema_type, GraphQLObjectType)
+    leaves = tuple(_leaves(_selections(groups), schema_type, ()))
+    return Shape(groups_key=_key(groups), leaves=leaves)
+
+
+def _selections(node: FieldNode) -> Sequence[Any]:
+    if node.selection_set is None:
+        raise QueryError(f"{node.name.value} selects no fields")
+    return node.selection_set.selections
+
+
+def _child(selections: Sequence[Any], name: str) -> FieldNode:
+    found = [s for s in selections if isinstance(s, FieldNode) and s.name.value == name]
+    if len(found) != 1:
+        raise QueryError(f"the fast path needs exactly one {name!r} field (no fragments)")
+    return found[0]
+
+
+def _key(node: FieldNode) -> str:
+    return node.alias.value if node.alias else node.name.value
+
+
+def _leaves(
+    selections: Sequence[Any], parent: GraphQLObjectType, prefix: tuple[str, ...]
+) -> list[Leaf]:
+    leaves: list[Leaf] = []
+    for selection in selections:
+        if not isinstance(selection, FieldNode):
+            raise QueryError("the fast path does not decode fragments")
+        field = parent.fields.get(selection.name.value)
+        if field is None:
+            raise QueryError(f"{selection.name.value!r} is not a field of {parent.name}")
+        path = (*prefix, _key(selection))
+        inner = field.type.of_type if isinstance(field.type, NonNull) else field.type
+        if isinstance(inner, ScalarType):
+            _checker(inner.name)  # refuse unknown scalars now, not per row
+            nullable = not isinstance(field.type, NonNull)
+            leaves.append(Leaf(path, inner.name, nullable))
+        elif isinstance(inner, GraphQLObjectType):
+            leaves.extend(_leaves(_selections(selection), inner, path))
+        else:
+            raise QueryError(f"the fast path does not decode lists or unions ({'.'.join(path)})")
+    return leaves
+
+
+# --- Compiling: one small function per (shape, row type, fields) ---------------------------
+
+
+class RowDecoder(Generic[R]):
+    """Turns a response's ``data`` into a list of rows; build it with :func:`decoder_for`."""
+
+    def __init__(self, shape: Shape, row_type: type[R], fields: tuple[str, ...], source: str):
+        self.shape = shape
+        self.row_type = row_type
+        self.fields = fields
+        #: The generated source, kept for debugging and for the curious.
+        self.source = source
+        namespace: dict[str, Any] = _namespace(row_type)
+        exec(compile(source, f"<turnmeter.decode {row_type.__name__}>", "exec"), namespace)
+        self._groups: Callable[[list[Any], list[R]], None] = namespace["decode_groups"]
+
+    def __repr__(self) -> str:
+        return f"RowDecoder({self.row_type.__name__}, fields={self.fields!r})"
+
+    def __call__(self, data: Any, operation: str | None = None) -> list[R]:
+        """Rows of the first account; every account's groups are checked."""
+        rows: list[R] | None = None
+        for index, groups in enumerate(_accounts_groups(data, self.shape.groups_key, operation)):
+            decoded = self.decode_groups(groups, operation, f"accounts[{index}].")
+            if rows is None:
+                rows = decoded
+        assert rows is not None  # _accounts_groups refuses an empty list
+        return rows
+
+    def decode_groups(self, groups: Any, operation: str | None = None, where: str = "") -> list[R]:
+        """Rows from one ``callsTurnUsageAdaptiveGroups`` list (a page, a stream's window)."""
+        if type(groups) is not list:
+            raise _malformed(
+                operation, f"{where}{self.shape.groups_key}", "expected a list", groups
+            )
+        rows: list[R] = []
+        # Building many small tracked objects triggers GC passes over the whole fresh
+        # response; pausing the collector for large pages saves about a third of the time.
+        pause = len(groups) >= GC_PAUSE_MIN_ROWS and gc.isenabled()
+        if pause:
+            gc.disable()
+        try:
+            self._groups(groups, rows)
+        except (_Bad, KeyError, TypeError, ValueError, IndexError):
+            index = len(rows)
+            raise _explain(self.shape, groups[index], operation, where, index) from None
+        finally:
+            if pause:
+                gc.enable()
+        return rows
+
+
+def decoder_for(
+    query: str, operation: str, row_type: type[R], fields: tuple[str, ...]
+) -> RowDecoder[R]:
+    """The (cached) decoder building ``row_type(*fields)`` from ``operation``'s groups.
+
+    ``fields`` are dotted response paths under a group (``"sum.egressBytes"``), in the order of
+    ``row_type``'s constructor; every other selected leaf is still checked.
+    """
+    shape = shape_of(query, operation)
+    key = (shape, row_type, fields)
+    decoder = _DECODERS.get(key)
+    if decoder is None:
+        decoder = _DECODERS[key] = RowDecoder(
+            shape, row_type, fields, _source(shape, row_type, fields)
+        )
+    return decoder
+
+
+#: Compiled decoders by (shape, row type, fields): a handful per process.
+_DECODERS: dict[tuple[Shape, type[Any], tuple[str, ...]], Any] = {}
+
+
+def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
+    by_path = {".".join(leaf.path): index for index, leaf in enumerate(shape.leaves)}
+    missing = [name for name in wanted if name not in by_path]
+    if missing:
+        raise QueryError(f"the operation does not select {', '.join(missing)}")
+    objects: dict[tuple[str, ...], str] = {(): "g"}
+    lines = ["def decode_groups(groups, rows):", "    append = rows.append", "    for g in groups:"]
+    for index, leaf in enumerate(shape.leaves):
+        for depth in range(1, len(leaf.path)):
+            path = leaf.path[:depth]
+            if path not in objects:
+                objects[path] = f"o{len(objects)}"
+                lines.append(f"        {objects[path]} = {objects[path[:-1]]}[{path[-1]!r}]")
+        parent = objects[leaf.path[:-1]]
+        lines.append(f"        v{index} = {parent}[{leaf.path[-1]!r}]")
+        check = _checker(leaf.scalar)(f"v{index}")
+        if leaf.nullable:
+            check = [f"if v{index} is not None:", *(f"    {line}" for line in check)]
+        lines.extend(f"        {line}" for line in check)
+    values = [f"v{by_path[name]}" for name in wanted]
+    lines.extend(f"        {line}" for line in _build(row_type, values))
+    return "\n".join(lines) + "\n"
+
+
+def _build(row_type: type[Any], values: list[str]) -> list[str]:
+    if _settable(row_type):
+        # Frozen dataclasses assign through object.__setattr__; the slot descriptors are
+        # the same store without the detour (the generated __init__ does nothing else).
+        sets = [f"set{i}(r, {value})" for i, value in enumerate(values)]
+        return ["r = new(Row)", *sets, "append(r)"]
+    return [f"append(Row({', '.join(values)}))"]
+
+
+def _settable(row_type: type[Any]) -> bool:
+    if not (is_dataclass(row_type) and "__slots__" in vars(row_type)):
+        return False
+    return not hasattr(row_type, "__post_init__") and all(f.init for f in fields(row_type))
+
+
+def _namespace(row_type: type[Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {
+        "Row": row_type,
+        "new": object.__new__,
+        "Bad": _Bad,
+        "parse_time": datetime.fromisoformat,
+        "parse_date": date.fromisoformat,
+        "time_slow": _time_slow,
+        "date_slow": _date_slow,
+    }
+    if _settable(row_type):
+        for index, field in enumerate(fields(row_type)):
+            namespace[f"set{index}"] = vars(row_type)[field.name].__set__
+    return namespace
+
+
+def _checker(scalar: str) -> Callable[[str], list[str]]:
+    """Source lines checking (and converting in place) variable ``v`` as ``scalar``."""
+    bounds = _INT_BOUNDS.get(scalar)
+    if bounds is not None:
+        low, high = bounds
+        # type() is, not isinstance: JSON true is a bool, and bool is an int in Python.
+        return lambda v: [f"if type({v}) is not int or {v} < {low} or {v} > {high}: raise Bad"]
+    if scalar in _STRINGS:
+        return lambda v: [f"if type({v}) is not str: raise Bad"]
+    if scalar in _FLOATS:
+        return lambda v: [
+            f"if type({v}) is not float:",
+            f"    if type({v}) is not int: raise Bad",
+            f"    {v} = float({v})",
+        ]
+    if scalar in _BOOLS:
+        return lambda v: [f"if type({v}) is not bool: raise Bad"]
+    if scalar == "Time":
+        # Cloudflare's own form (20 characters, ending in Z) skips the regular expression.
+        return lambda v: [
+            f"if type({v}) is str and len({v}) == 20 and {v}[19] == 'Z' and {v}[10] == 'T'"
+            f" and {v}[4] == '-' and {v}[7] == '-' and {v}[13] == ':' and {v}[16] == ':':",
+            f"    {v} = parse_time({v})",
+            "else:",
+            f"    {v} = time_slow({v})",
+        ]
+    if scalar == "Date":
+        return lambda v: [f"{v} = date_slow({v})"]
+    raise QueryError(f"the fast path has no decoder for the scalar {scalar!r}")
+
+
+def _time_slow(value: Any) -> datetime:
+    if type(value) is not str or not _RFC3339.fullmatch(value):
+        raise _Bad
+    return datetime.fromisoformat(value)
+
+
+def _date_slow(value: Any) -> date:
+    if type(value) is not str or not _ISO_DATE.fullmatch(value):
+        raise _Bad
+    return date.fromisoformat(value)
+
+
+# --- The walk to the groups, and error messages ---------------------------------------------
+
+
+def _accounts_groups(data: Any, groups_key: str, operation: str | None) -> list[Any]:
+    if type(data) is not dict or "viewer" not in data:
+        raise _malformed(operation, "data", "expected an object with 'viewer'", data)
+    viewer = data["viewer"]
+    if viewer is None:
+        raise MalformedResponse(f"{operation or 'response'}: the response has no viewer")
+    if type(viewer) is not dict or type(viewer.get("accounts")) is not list:
+        raise _malformed(operation, "viewer", "expected an object with an 'accounts' list", viewer)
+    accounts = viewer["accounts"]
+    if not accounts:
+        raise MalformedResponse(
+            f"{operation or 'response'}: the response has no account (is the account tag right?)"
+        )
+    groups = []
+    for index, account in enumerate(accounts):
+        if type(account) is not dict or groups_key not in account:
+            raise _malformed(
+                operation, f"accounts[{index}]", f"expected an object with {groups_key!r}", account
+            )
+        groups.append(account[groups_key])
+    return groups
+
+
+def _explain(
+    shape: Shape, group: Any, operation: str | None, where: str, index: int
+) -> MalformedResponse:
+    """The precise complaint about the group a compiled decoder refused."""
+    base = f"{where}{shape.groups_key}[{index}]"
+    for leaf in shape.leaves:
+        value, path = group, base
+        for depth, key in enumerate(leaf.path):
+            if type(value) is not dict:
+                return _malformed(operation, path, "expected an object", value)
+            if key not in value:
+                return MalformedResponse(f"{operation or 'response'}: {path}.{key} is missing")
+            value, path = value[key], f"{path}.{key}"
+            if value is None and (depth < len(leaf.path) - 1 or not leaf.nullable):
+                return MalformedResponse(f"{operation or 'response'}: {path} is null")
+        if value is not None and not _accepts(leaf.scalar, value):
+            return _malformed(operation, path, f"expected {leaf.scalar}", value)
+    return MalformedResponse(f"{operation or 'response'}: {base} does not match the schema")
+
+
+def _accepts(scalar: str, value: Any) -> bool:
+    namespace: dict[str, Any] = _namespace(object)
+    namespace["v"] = value
+    check = "\n".join(_checker(scalar)("v"))
+    try:
+        exec(check, namespace)
+    except (_Bad, ValueError):
+        return False
+    return True
+
+
+def _malformed(operation: str | None, path: str, expected: str, value: Any) -> MalformedResponse:
+    shown = repr(value)
+    if len(shown) > VALUE_EXCERPT:
+        shown = shown[:VALUE_EXCERPT] + "..."
+    return MalformedResponse(f"{operation or 'response'}: {path}: {expected}, got {shown}")

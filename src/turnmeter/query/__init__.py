@@ -1,0 +1,27 @@
+"""The query DSL: any dimensions, metrics, filter, order and limit, over any time range.
+
+::
+
+    from turnmeter.query import F, Query
+
+    q = Query(
+        dimensions=["datacenter_country", "hour"],
+        metrics=["egress_bytes", "avg_connections_hour"],
+        where=F.key_id.in_(keys) & (F.username.like("bot-%") | (F.custom_identifier != "x")),
+        order_by=["-egress_bytes"],
+        limit=50,
+    )
+    rows = await turn.query(q, since, until)
+
+Run it with :meth:`turnmeter.TurnUsage.query` or :meth:`turnmeter.TurnUsage.stream`; the
+windows, pages and merging are in :mod:`turnmeter.windows`.
+"""
+
+from __future__ import annotations
+
+from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
+from turnmeter.query.conditions import Condition, F
+from turnmeter.query.model import Query
+from turnmeter.query.rows import QueryRow
+
+__all__ = ["DIMENSIONS", "METRICS", "Condition", "F", "FieldSpec", "Query", "QueryRow"]

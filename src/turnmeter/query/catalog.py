@@ -1,0 +1,126 @@
+"""The TURN node's 12 dimensions and 6 metrics, under friendly snake_case names.
+
+One table maps every spelling a user may write (``"hour"``, ``"datetimeHour"``,
+``"dimensions.datetimeHour"``; ``"egress"``, ``"egress_bytes"``, ``"sum.egressBytes"``) to one
+:class:`FieldSpec`. The friendly name is also the attribute of the result row and the name
+``order_by`` accepts (see :mod:`turnmeter.ordering` for the enum side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from turnmeter.errors import QueryError
+
+Block = Literal["dimensions", "sum", "avg"]
+Kind = Literal["string", "time", "date", "int"]
+
+MINUTE = 60
+#: Bucket width (seconds) of each time dimension; ``date`` buckets are UTC days.
+GRANULARITY: Mapping[str, int] = {
+    "datetimeMinute": MINUTE,
+    "datetimeFiveMinutes": 5 * MINUTE,
+    "datetimeFifteenMinutes": 15 * MINUTE,
+    "datetimeHour": 60 * MINUTE,
+    "date": 24 * 60 * MINUTE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One selectable field of a TURN group.
+
+    ``name`` is the friendly (row attribute) name, ``schema`` the GraphQL field name inside
+    ``block``, ``order`` the orderBy enum stem (``keyId``, ``sum_egressBytes``), ``kind`` the
+    Python value type, and ``granularity`` the bucket (time dimensions) or the bucket the
+    average is taken over (avg metrics), in seconds.
+    """
+
+    name: str
+    block: Block
+    schema: str
+    kind: Kind
+    order: str
+    granularity: int | None = None
+
+    @property
+    def is_dimension(self) -> bool:
+        return self.block == "dimensions"
+
+    @property
+    def is_time(self) -> bool:
+        return self.kind in ("time", "date")
+
+
+def _dimension(name: str, schema: str, kind: Kind) -> FieldSpec:
+    return FieldSpec(name, "dimensions", schema, kind, schema, GRANULARITY.get(schema))
+
+
+def _avg(name: str, schema: str, time_dimension: str) -> FieldSpec:
+    return FieldSpec(name, "avg", schema, "int", f"avg_{schema}", GRANULARITY[time_dimension])
+
+
+DIMENSIONS: tuple[FieldSpec, ...] = (
+    _dimension("key_id", "keyId", "string"),
+    _dimension("username", "username", "string"),
+    _dimension("custom_identifier", "customIdentifier", "string"),
+    _dimension("datacenter_city", "datacenterCity", "string"),
+    _dimension("datacenter_code", "datacenterCode", "string"),
+    _dimension("datacenter_country", "datacenterCountry", "string"),
+    _dimension("datacenter_region", "datacenterRegion", "string"),
+    _dimension("date", "date", "date"),
+    _dimension("minute", "datetimeMinute", "time"),
+    _dimension("five_minutes", "datetimeFiveMinutes", "time"),
+    _dimension("fifteen_minutes", "datetimeFifteenMinutes", "time"),
+    _dimension("hour", "datetimeHour", "time"),
+)
+
+METRICS: tuple[FieldSpec, ...] = (
+    FieldSpec("egress_bytes", "sum", "egressBytes", "int", "sum_egressBytes"),
+    FieldSpec("ingress_bytes", "sum", "ingressBytes", "int", "sum_ingressBytes"),
+    _avg("avg_connections_minute", "concurrentConnectionsMinute", "datetimeMinute"),
+    _avg("avg_connections_five_minutes", "concurrentConnectionsFiveMinutes", "datetimeFiveMinutes"),
+    _avg(
+        "avg_connections_fifteen_minutes",
+        "concurrentConnectionsFifteenMinutes",
+        "datetimeFifteenMinutes",
+    ),
+    _avg("avg_connections_hour", "concurrentConnectionsHour", "datetimeHour"),
+)
+
+#: Short metric spellings that :mod:`turnmeter.ordering` already uses.
+_SHORT_METRICS = {"egress": "egress_bytes", "ingress": "ingress_bytes"}
+
+
+def _spellings() -> dict[str, FieldSpec]:
+    names: dict[str, FieldSpec] = {}
+    for spec in (*DIMENSIONS, *METRICS):
+        names[spec.name] = spec
+        names[spec.schema] = spec
+        names[f"{spec.block}.{spec.schema}"] = spec
+    for short, name in _SHORT_METRICS.items():
+        names[short] = names[name]
+    return names
+
+
+BY_NAME: Mapping[str, FieldSpec] = _spellings()
+BY_FRIENDLY: Mapping[str, FieldSpec] = {spec.name: spec for spec in (*DIMENSIONS, *METRICS)}
+
+
+def lookup(name: str, want: Literal["dimension", "metric", "any"] = "any") -> FieldSpec:
+    """The field ``name`` denotes, or a QueryError that lists the valid names."""
+    if not isinstance(name, str):
+        raise QueryError(f"field names must be strings, got {type(name).__name__}")
+    spec = BY_NAME.get(name)
+    if spec is not None and (want == "any" or spec.is_dimension == (want == "dimension")):
+        return spec
+    if want == "dimension":
+        choices = ", ".join(s.name for s in DIMENSIONS)
+        raise QueryError(f"unknown dimension {name!r}; dimensions are: {choices}")
+    if want == "metric":
+        choices = ", ".join(s.name for s in METRICS)
+        raise QueryError(f"unknown metric {name!r}; metrics are: {choices}")
+    choices = ", ".join(s.name for s in (*DIMENSIONS, *METRICS))
+    raise QueryError(f"unknown field {name!r}; fields are: {choices}")

@@ -1,0 +1,155 @@
+"""``Query``: what to ask the TURN node, checked when it is built.
+
+A keyword API over an immutable value reads best here: a query is data (dimensions, metrics, a
+filter, an order, a limit) that users build once and run over many ranges, compare, log and
+tweak with :func:`dataclasses.replace`. Every rule that does not depend on the account's node
+limits is enforced in the constructor, so a bad query fails where it is written.
+
+The ``avg`` rule: ``avg.concurrentConnections<G>`` is the average of the concurrent connections
+over ``G``-wide buckets; Cloudflare defines it for groups by the matching time dimension. A query
+selecting ``avg_connections_<g>`` must select the matching dimension ``<g>`` (``minute``,
+``five_minutes``, ``fifteen_minutes``, ``hour``): each group is then one bucket, lives in one
+time window, and merging windows never has to average averages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+
+from turnmeter.errors import ConfigError, QueryError
+from turnmeter.ordering import to_order_by
+from turnmeter.query.catalog import BY_NAME, DIMENSIONS, METRICS, FieldSpec, lookup
+from turnmeter.query.conditions import Condition
+
+#: Metrics a query selects when it names none: the billed quantity.
+DEFAULT_METRICS = ("egress_bytes",)
+
+_BY_ORDER_STEM = {spec.order: spec for spec in (*DIMENSIONS, *METRICS)}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """One ``orderBy`` item: a selected field and its direction."""
+
+    field: FieldSpec
+    descending: bool
+
+    @property
+    def enum(self) -> OrderBy:
+        return OrderBy[f"{self.field.order}_{'DESC' if self.descending else 'ASC'}"]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A TURN usage question: group by ``dimensions``, report ``metrics``.
+
+    ``where`` is a :class:`~turnmeter.query.conditions.Condition` built from ``F``;
+    ``order_by`` names selected fields (``"-egress_bytes"`` for descending; the enum and
+    :mod:`turnmeter.ordering` names work too); ``limit`` keeps the first N rows of the whole
+    range (None: every row, paged as needed). The time range is given when the query runs.
+    """
+
+    dimensions: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    where: Condition | None = None
+    order_by: tuple[str | OrderBy, ...] = ()
+    limit: int | None = None
+    dimension_specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
+    metric_specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
+    order_keys: tuple[OrderKey, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Accept any iterable (a list reads naturally) but store tuples: the query stays hashable.
+        for name in ("dimensions", "metrics", "order_by"):
+            object.__setattr__(self, name, _names(getattr(self, name), name))
+        dims = _unique([lookup(n, "dimension") for n in self.dimensions], "dimension")
+        metrics = _unique([lookup(n, "metric") for n in self.metrics], "metric")
+        if not dims and not metrics:
+            raise QueryError("a query must select at least one dimension or metric")
+        object.__setattr__(self, "dimension_specs", dims)
+        object.__setattr__(self, "metric_specs", metrics)
+        _check_avgs(dims, metrics)
+        selected = set(dims) | set(metrics)
+        keys = tuple(_order_key(item, selected) for item in self.order_by)
+        object.__setattr__(self, "order_keys", keys)
+        # Canonical friendly names: equal questions compare (and hash, and print) equal.
+        object.__setattr__(self, "dimensions", tuple(d.name for d in dims))
+        object.__setattr__(self, "metrics", tuple(m.name for m in metrics))
+        object.__setattr__(
+            self, "order_by", tuple(("-" if k.descending else "") + k.field.name for k in keys)
+        )
+        if self.where is not None and not isinstance(self.where, Condition):
+            raise QueryError(f"where must be a condition built from F, got {self.where!r}")
+        if self.limit is not None and (
+            isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
+        ):
+            raise QueryError(f"limit must be a positive integer or None, got {self.limit!r}")
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        """Selected fields in row order: dimensions, then metrics."""
+        return self.dimension_specs + self.metric_specs
+
+    @property
+    def time_dimensions(self) -> tuple[FieldSpec, ...]:
+        """Selected time dimensions, coarsest first."""
+        times = [d for d in self.dimension_specs if d.is_time]
+        return tuple(sorted(times, key=lambda d: -(d.granularity or 0)))
+
+    @property
+    def has_avg(self) -> bool:
+        return any(m.block == "avg" for m in self.metric_specs)
+
+
+def _names(value: Any, what: str) -> tuple[Any, ...]:
+    if isinstance(value, str | OrderBy):
+        return (value,)
+    if not isinstance(value, Iterable):
+        raise QueryError(f"{what} must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _unique(specs: list[FieldSpec], what: str) -> tuple[FieldSpec, ...]:
+    seen: set[FieldSpec] = set()
+    for spec in specs:
+        if spec in seen:
+            raise QueryError(f"{what} {spec.name!r} is selected twice")
+        seen.add(spec)
+    return tuple(specs)
+
+
+def _check_avgs(dims: tuple[FieldSpec, ...], metrics: tuple[FieldSpec, ...]) -> None:
+    grains = {d.granularity: d for d in dims if d.kind == "time"}
+    for metric in metrics:
+        if metric.block != "avg" or metric.granularity in grains:
+            continue
+        wanted = next(
+            d for d in DIMENSIONS if d.kind == "time" and d.granularity == metric.granularity
+        )
+        raise QueryError(
+            f"{metric.name} is an average over {wanted.name.replace('_', ' ')} buckets and is "
+            f"only defined per bucket: add the {wanted.name!r} dimension (Cloudflare reports "
+            f"avg.{metric.schema} for groups by {wanted.schema})"
+        )
+
+
+def _order_key(item: str | OrderBy, selected: set[FieldSpec]) -> OrderKey:
+    if isinstance(item, str) and item.removeprefix("-") in BY_NAME:
+        spec, descending = BY_NAME[item.removeprefix("-")], item.startswith("-")
+    else:
+        try:
+            enum = to_order_by(item)
+        except ConfigError as exc:
+            raise QueryError(str(exc)) from None
+        stem, _, direction = enum.value.rpartition("_")
+        spec, descending = _BY_ORDER_STEM[stem], direction == "DESC"
+    if spec not in selected:
+        raise QueryError(
+            f"order_by {spec.name!r} is not selected: add it to dimensions or metrics "
+            "(results are merged and sorted on the values that come back)"
+        )
+    return OrderKey(spec, descending)

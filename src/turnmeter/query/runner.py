@@ -1,0 +1,305 @@
+"""Running a :class:`Query` over any range: windows, pages, merge, progress, streaming.
+
+The plan for one call: read the node limits (cached per client), check the query against them,
+bound the range by ``notOlderThan``, cut it into windows (:mod:`turnmeter.windows`), then fetch
+each window with at most ``concurrency`` windows in flight:
+
+* groups whole in one window and a ``limit`` given: one request per window with the query's own
+  ``orderBy`` and ``limit`` (the global top N is the top N of the windows' top N, because no
+  group appears in two windows);
+* otherwise every group of every window, paged by keyset, then merged, sorted and cut.
+
+Any failing window fails the call; nothing partial is returned. Retries are the transport's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
+from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+from cf_analytics.transport_base_client import dump_variables
+
+from turnmeter.errors import ConfigError, MalformedResponse, QueryError
+from turnmeter.query.catalog import FieldSpec
+from turnmeter.query.document import OPERATION_NAME, document_for
+from turnmeter.query.model import Query
+from turnmeter.query.rows import QueryRow, Values, decoder, row_class
+from turnmeter.rows import DatasetLimits
+from turnmeter.windows import (
+    Merger,
+    Window,
+    WindowPlan,
+    bounded_range,
+    keyset_after,
+    paging_order,
+    plan_windows,
+    top,
+)
+
+#: Windows fetched at the same time unless told otherwise; the transport's own rate budget and
+#: concurrency cap still apply underneath.
+DEFAULT_WINDOW_CONCURRENCY = 4
+
+ProgressCallback = Callable[[int, int, int], None]
+Clock = Callable[[], datetime]
+
+
+class _Transport(Protocol):
+    async def execute(
+        self, query: str, operation_name: str | None, variables: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+
+class _Settings(Protocol):
+    @property
+    def account_tag(self) -> str: ...
+
+
+class QueryHost(Protocol):
+    """What the runner needs from a client (``TurnUsage`` provides it)."""
+
+    @property
+    def transport(self) -> _Transport: ...
+
+    @property
+    def settings(self) -> _Settings: ...
+
+    async def limits_cached(self) -> DatasetLimits: ...
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+class _Progress:
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.total, self.done, self.rows = total, 0, 0
+        self._callback = callback
+        self._report()
+
+    def page(self, rows: int) -> None:
+        self.rows += rows
+        self._report()
+
+    def window(self) -> None:
+        self.done += 1
+        self._report()
+
+    def _report(self) -> None:
+        if self._callback is not None:
+            self._callback(self.done, self.total, self.rows)
+
+
+class _Fetcher:
+    """Fetches one window's rows for one query (a page, the window's top N, or all of it)."""
+
+    def __init__(self, host: QueryHost, query: Query, page_size: int, progress: _Progress) -> None:
+        self.host, self.query, self.page_size, self.progress = host, query, page_size, progress
+        self.text = document_for(query.fields)
+        self.decode = decoder(query.fields)
+        self.paging = paging_order(query.dimension_specs)
+        positions = {spec: i for i, spec in enumerate(query.fields)}
+        self.paging_positions = [positions[d] for d in self.paging]
+        self.where = query.where.to_filter() if query.where is not None else None
+
+    async def page(
+        self, window: Window, limit: int, order: Sequence[OrderBy], after: dict[str, Any] | None
+    ) -> list[Values]:
+        """One request: ``limit`` groups of ``window`` in ``order``, past ``after``."""
+        conditions = [c for c in (self.where, after) if c is not None]
+        raw: dict[str, Any] = {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
+        if conditions:
+            raw["AND"] = conditions
+        variables = dump_variables(
+            {
+                "accountTag": self.host.settings.account_tag,
+                "filter": FilterInput.model_validate(raw),
+                "limit": limit,
+                "orderBy": list(order),
+            }
+        )
+        data = await self.host.transport.execute(self.text, OPERATION_NAME, variables)
+        rows = self.decode(_groups(data))
+        self.progress.page(len(rows))
+        return rows
+
+    async def top_n(self, window: Window) -> list[Values]:
+        """The window's first ``limit`` groups in the query's order (one request)."""
+        assert self.query.limit is not None
+        order = [key.enum for key in self.query.order_keys]
+        return await self.page(window, self.query.limit, order, None)
+
+    async def everything(self, window: Window) -> list[Values]:
+        """Every group of the window, paged in the keyset order."""
+        order = [OrderBy[f"{d.order}_ASC"] for d in self.paging]
+        rows: list[Values] = []
+        after: dict[str, Any] | None = None
+        last: list[Any] | None = None
+        while True:
+            page = await self.page(window, self.page_size, order, after)
+            rows.extend(page)
+            if len(page) < self.page_size or not self.paging:
+                return rows
+            key = [page[-1][i] for i in self.paging_positions]
+            if key == last:
+                raise MalformedResponse("a page did not advance past the last row of the previous")
+            last, after = key, keyset_after(self.paging, key)
+
+
+def _groups(data: dict[str, Any]) -> list[Any]:
+    try:
+        groups = data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"]
+    except (KeyError, IndexError, TypeError):
+        raise MalformedResponse("the response has no callsTurnUsageAdaptiveGroups list") from None
+    if not isinstance(groups, list):
+        raise MalformedResponse("callsTurnUsageAdaptiveGroups is not a list")
+    return groups
+
+
+def check_limits(query: Query, limits: DatasetLimits) -> None:
+    """Refuse, before any request, what the node's limits would refuse."""
+    if not limits.enabled:
+        raise QueryError("the TURN analytics node is not enabled for this account")
+    if query.limit is not None and query.limit > limits.max_page_size:
+        raise QueryError(
+            f"limit {query.limit} is over this account's maxPageSize ({limits.max_page_size}); "
+            "use limit=None to get every row (turnmeter pages through them)"
+        )
+    if len(query.fields) > limits.max_number_of_fields:
+        raise QueryError(
+            f"the query selects {len(query.fields)} fields, over this account's "
+            f"maxNumberOfFields ({limits.max_number_of_fields})"
+        )
+
+
+def _concurrency(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"concurrency must be a positive integer, got {value!r}")
+    return value
+
+
+async def _plan(
+    host: QueryHost, query: Query, since: datetime, until: datetime, clip: bool, clock: Clock
+) -> tuple[DatasetLimits, WindowPlan]:
+    if not isinstance(query, Query):
+        raise QueryError(f"expected a turnmeter Query, got {type(query).__name__}")
+    limits = await host.limits_cached()
+    check_limits(query, limits)
+    start, end = bounded_range(since, until, limits, clock(), clip=clip)
+    return limits, plan_windows(query, start, end, limits)
+
+
+async def _each_window(
+    windows: Sequence[Window],
+    fetch: Callable[[Window], Awaitable[list[Values]]],
+    consume: Callable[[list[Values]], None],
+    concurrency: int,
+    progress: _Progress,
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(window: Window) -> None:
+        async with gate:
+            rows = await fetch(window)
+        consume(rows)
+        progress.window()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for window in windows:
+                group.create_task(one(window))
+    except BaseExceptionGroup as failures:
+        # One failed window fails the call (the others were cancelled): raise it as it is.
+        raise failures.exceptions[0] from None
+
+
+async def run_query(
+    host: QueryHost,
+    query: Query,
+    since: datetime,
+    until: datetime,
+    *,
+    clip: bool = False,
+    concurrency: int = DEFAULT_WINDOW_CONCURRENCY,
+    on_progress: ProgressCallback | None = None,
+    clock: Clock = utc_now,
+) -> list[QueryRow]:
+    """Every row (or the first ``query.limit``) of ``query`` over ``[since, until)``."""
+    concurrency = _concurrency(concurrency)
+    limits, plan = await _plan(host, query, since, until, clip, clock)
+    progress = _Progress(len(plan.windows), on_progress)
+    fetcher = _Fetcher(host, query, limits.max_page_size, progress)
+    direct = plan.groups_whole and query.limit is not None
+    merger = Merger(query)
+    fetch = fetcher.top_n if direct else fetcher.everything
+    await _each_window(plan.windows, fetch, merger.add, concurrency, progress)
+    cls = row_class(query.fields)
+    return [cls(*values) for values in top(query, merger.rows())]
+
+
+async def stream_query(
+    host: QueryHost,
+    query: Query,
+    since: datetime,
+    until: datetime,
+    *,
+    clip: bool = False,
+    concurrency: int = DEFAULT_WINDOW_CONCURRENCY,
+    on_progress: ProgressCallback | None = None,
+    clock: Clock = utc_now,
+) -> AsyncIterator[QueryRow]:
+    """Rows window by window in time order, holding at most ``concurrency`` windows."""
+    concurrency = _concurrency(concurrency)
+    if query.order_keys:
+        raise QueryError("stream() yields rows in time order; use query() for order_by")
+    limits, plan = await _plan(host, query, since, until, clip, clock)
+    if not plan.groups_whole:
+        raise QueryError(_not_streamable(query, limits))
+    progress = _Progress(len(plan.windows), on_progress)
+    fetcher = _Fetcher(host, query, limits.max_page_size, progress)
+    cls = row_class(query.fields)
+    pending: deque[asyncio.Task[list[Values]]] = deque()
+    windows = iter(plan.windows)
+    emitted = 0
+    try:
+        while True:
+            # Keep up to `concurrency` windows in flight, in time order.
+            while len(pending) < concurrency:
+                window = next(windows, None)
+                if window is None:
+                    break
+                pending.append(asyncio.ensure_future(fetcher.everything(window)))
+            if not pending:
+                return
+            rows = await pending.popleft()
+            progress.window()
+            for values in rows:
+                yield cls(*values)
+                emitted += 1
+                if query.limit is not None and emitted >= query.limit:
+                    return
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _not_streamable(query: Query, limits: DatasetLimits) -> str:
+    times: Sequence[FieldSpec] = query.time_dimensions
+    if not times:
+        return (
+            "stream() needs a time dimension (minute, five_minutes, fifteen_minutes, hour or "
+            "date) when the range spans several windows: without one, a group's total is only "
+            "known after the last window. Use query(), which merges the windows"
+        )
+    return (
+        f"stream() cannot keep each {times[0].name} bucket in one window: maxDuration "
+        f"({limits.max_duration}) is shorter than the bucket. Use a finer time dimension, or "
+        "query(), which merges the windows"
+    )

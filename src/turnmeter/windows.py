@@ -1,0 +1,199 @@
+"""Time windows, keyset pagination and merging: one big question as many small exact ones.
+
+* **Windows.** A range wider than the node's ``maxDuration`` is cut into half-open windows
+  ``[a, b)`` on the ``datetimeMinute`` filter (``_geq a``, ``_lt b``): every minute bucket lies
+  in exactly one window. Inner edges sit on multiples of the *alignment*, the coarsest selected
+  time dimension's bucket when ``maxDuration`` allows it, else the minute; with that alignment a
+  group (which holds one bucket of that dimension) never straddles two windows.
+* **Pages.** No cursors exist, so a window is paged in a total order over every selected
+  dimension (time dimensions first, ascending) and each next page is filtered past the last row
+  seen: ``d1 > v1 OR (d1 = v1 AND d2 > v2) OR ...`` (the keyset), which is exact even when many
+  rows share a value of ``d1``.
+* **Merging.** Sums add for the same group across windows; averages are kept only when each
+  group is whole in one window, and refused with :class:`MergeError` otherwise. Sorting repeats
+  the server's order: the query's ``orderBy`` first, then the dimensions ascending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any
+
+from turnmeter.errors import MergeError, QueryError
+from turnmeter.filters import time_range
+from turnmeter.query.catalog import MINUTE, FieldSpec
+from turnmeter.query.model import Query
+from turnmeter.rows import DatasetLimits
+
+#: With ``clip=True`` the start moves this far past the oldest allowed moment, so that the
+#: server's clock running a little ahead of ours does not turn the clip into a refusal.
+CLIP_MARGIN = timedelta(minutes=1)
+
+Values = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One half-open time window ``[start, end)`` (UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPlan:
+    """How a range is cut: the windows, their alignment, and whether groups stay whole."""
+
+    windows: tuple[Window, ...]
+    alignment: int
+    groups_whole: bool
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _ceil(moment: datetime, step: int) -> datetime:
+    seconds = -(-moment.timestamp() // step) * step
+    return _at(int(seconds))
+
+
+def bounded_range(
+    since: datetime,
+    until: datetime,
+    limits: DatasetLimits,
+    now: datetime,
+    *,
+    clip: bool = False,
+) -> tuple[datetime, datetime]:
+    """``[since, until)`` in UTC, checked against ``notOlderThan`` (or clipped to it)."""
+    start, end = time_range(since, until)
+    oldest = now - limits.not_older_than
+    if start >= oldest:
+        return start, end
+    if not clip:
+        raise QueryError(
+            f"since {start:%Y-%m-%dT%H:%M:%SZ} is older than this account may query "
+            f"(notOlderThan {limits.not_older_than}: data from {oldest:%Y-%m-%dT%H:%M:%SZ} on); "
+            "pass clip=True to start there instead"
+        )
+    clipped = _ceil(oldest + CLIP_MARGIN, MINUTE)
+    if clipped >= end:
+        raise QueryError(
+            f"the whole range ends before {clipped:%Y-%m-%dT%H:%M:%SZ}, the oldest data this "
+            f"account may query (notOlderThan {limits.not_older_than})"
+        )
+    return clipped, end
+
+
+def split(start: datetime, end: datetime, max_duration: timedelta, alignment: int) -> list[Window]:
+    """Windows covering ``[start, end)`` exactly, each at most ``max_duration`` wide, with inner
+    edges on multiples of ``alignment`` seconds since the epoch."""
+    width = int(max_duration.total_seconds()) // alignment * alignment
+    if width <= 0:
+        raise QueryError(f"maxDuration {max_duration} is shorter than one {alignment} s bucket")
+    windows: list[Window] = []
+    cursor = start
+    while cursor < end:
+        floor = _epoch(cursor) // alignment * alignment
+        edge = min(end, _at(floor + width))
+        windows.append(Window(cursor, edge))
+        cursor = edge
+    return windows
+
+
+def plan_windows(query: Query, start: datetime, end: datetime, limits: DatasetLimits) -> WindowPlan:
+    """Cut ``[start, end)`` for ``query``; refuse averages that windows would split."""
+    max_seconds = int(limits.max_duration.total_seconds())
+    # A group holds one bucket of every selected time dimension, so aligning windows to any one
+    # of them keeps groups whole; the coarsest that fits in maxDuration gives the fewest windows.
+    fitting = [d.granularity or MINUTE for d in query.time_dimensions]
+    fitting = [grain for grain in fitting if grain <= max_seconds]
+    alignment = max(fitting, default=MINUTE)
+    windows = tuple(split(start, end, limits.max_duration, alignment))
+    groups_whole = len(windows) <= 1 or bool(fitting)
+    if query.has_avg and not groups_whole:
+        averaged = ", ".join(m.name for m in query.metric_specs if m.block == "avg")
+        raise MergeError(
+            f"{averaged} cannot be merged exactly: the range needs {len(windows)} windows of at "
+            f"most {limits.max_duration} (maxDuration), narrower than the selected time "
+            "buckets, so a bucket's average would be an average of partial averages. Query a "
+            "range within maxDuration, select a finer time dimension, or drop the avg metric"
+        )
+    return WindowPlan(windows, alignment, groups_whole)
+
+
+def paging_order(dimensions: Sequence[FieldSpec]) -> tuple[FieldSpec, ...]:
+    """The total order pages follow: time dimensions (coarsest first), then the others."""
+    times = sorted((d for d in dimensions if d.is_time), key=lambda d: -(d.granularity or 0))
+    return (*times, *(d for d in dimensions if not d.is_time))
+
+
+def keyset_after(order: Sequence[FieldSpec], last: Sequence[Any]) -> dict[str, Any]:
+    """The filter for rows strictly after ``last`` in the ascending ``order``.
+
+    ``(d1 > v1) OR (d1 = v1 AND d2 > v2) OR ...``: exact for ties on any prefix.
+    """
+    branches: list[dict[str, Any]] = []
+    for depth, spec in enumerate(order):
+        branch = {order[i].schema: last[i] for i in range(depth)}
+        branch[f"{spec.schema}_gt"] = last[depth]
+        branches.append(branch)
+    return branches[0] if len(branches) == 1 else {"OR": branches}
+
+
+class Merger:
+    """Adds rows of the same group; refuses to add averages (they are not additive)."""
+
+    def __init__(self, query: Query) -> None:
+        self._width = len(query.dimension_specs)
+        self._sum_positions = [
+            self._width + i for i, m in enumerate(query.metric_specs) if m.block == "sum"
+        ]
+        self._has_avg = query.has_avg
+        self._groups: dict[Values, list[Any]] = {}
+
+    def add(self, rows: Iterable[Values]) -> None:
+        """Fold ``rows`` (dimensions then metrics) into the merged groups."""
+        groups, width = self._groups, self._width
+        for row in rows:
+            key = row[:width]
+            merged = groups.get(key)
+            if merged is None:
+                groups[key] = list(row)
+                continue
+            if self._has_avg:
+                raise MergeError(
+                    f"group {key!r} came back from two windows or pages; its averages cannot "
+                    "be merged exactly"
+                )
+            for position in self._sum_positions:
+                merged[position] += row[position]
+
+    def rows(self) -> list[Values]:
+        """The merged groups as value tuples (unordered)."""
+        return [tuple(values) for values in self._groups.values()]
+
+
+def sort_rows(query: Query, rows: list[Values]) -> list[Values]:
+    """``rows`` in the server's order: the query's orderBy, then dimensions ascending."""
+    positions = {spec: i for i, spec in enumerate(query.fields)}
+    keys: list[tuple[int, bool]] = [(i, False) for i in range(len(query.dimension_specs))]
+    keys = [(positions[k.field], k.descending) for k in query.order_keys] + keys
+    # Stable sorts from the least significant key up give a mixed ASC/DESC order.
+    for position, descending in reversed(keys):
+        rows.sort(key=itemgetter(position), reverse=descending)
+    return rows
+
+
+def top(query: Query, rows: list[Values]) -> list[Values]:
+    """Sorted, and cut to the query's limit."""
+    ordered = sort_rows(query, rows)
+    return ordered if query.limit is None else ordered[: query.limit]

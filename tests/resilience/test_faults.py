@@ -1,0 +1,207 @@
+"""Fault injection against the sandbox: what is retried, what is not, and what the caller sees."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import CANARY_TOKEN
+from tests.resilience.conftest import FAST_RETRY, Stack, open_stack
+from tests.usage_data import NOW
+from turnmeter import (
+    AuthError,
+    LimitExceeded,
+    Overloaded,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    TurnmeterError,
+    UnreadableBody,
+)
+from turnmeter.ratelimit import RateBudget, RateMode
+from turnmeter.retry import NO_RETRY, RetryEvent, RetryPolicy
+from turnmeter.sandbox import Fault
+
+SINCE = NOW - timedelta(days=1)
+SHORT_RATE_LIMIT = "rate limiter budget depleted, try again after 0.05 seconds"
+
+
+def assert_clean(exc: BaseException) -> None:
+    texts = [str(exc), repr(exc), *(repr(e) for e in getattr(exc, "errors", ()))]
+    assert not any(CANARY_TOKEN in text for text in texts)
+
+
+async def expected_total(stack: Stack) -> int:
+    async with stack.client(retry=NO_RETRY) as turn:
+        return (await turn.total(SINCE, NOW)).egress_bytes
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(
+            Fault.status(429, body=f'{{"errors":[{{"message":"{SHORT_RATE_LIMIT}"}}]}}'), id="429"
+        ),
+        pytest.param(Fault.graphql_error(SHORT_RATE_LIMIT, status=200), id="200-rate-limit"),
+        pytest.param(Fault.graphql_error(SHORT_RATE_LIMIT, code="budget"), id="budget-code"),
+        pytest.param(Fault.status(503), id="503"),
+        pytest.param(Fault.status(500), id="500"),
+        pytest.param(
+            Fault.graphql_error("too many queries in progress, please try again later"),
+            id="200-overload",
+        ),
+        pytest.param(Fault.html(), id="html-502"),
+        pytest.param(Fault.html(200), id="html-200"),
+        pytest.param(Fault.not_json(), id="not-json"),
+    ],
+)
+async def test_transient_failure_twice_then_success(stack: Stack, fault: Fault) -> None:
+    expected = await expected_total(stack)
+    events: list[RetryEvent] = []
+    stack.proxy.reset_counts()
+    stack.sandbox.faults.push(fault, fault)
+    async with stack.client(on_retry=events.append) as turn:
+        totals = await turn.total(SINCE, NOW)
+    assert totals.egress_bytes == expected
+    assert stack.proxy.requests == 3
+    assert [event.attempt for event in events] == [1, 2]
+
+
+async def test_rate_limit_waits_for_retry_after(stack: Stack) -> None:
+    stack.sandbox.faults.push(Fault.graphql_error(SHORT_RATE_LIMIT))
+    events: list[RetryEvent] = []
+    async with stack.client(on_retry=events.append) as turn:
+        await turn.total(SINCE, NOW)
+    assert isinstance(events[0].error, RateLimited)
+    assert events[0].delay == pytest.approx(0.05)
+
+
+async def test_rate_limit_longer_than_total_time_reaches_the_caller(stack: Stack) -> None:
+    stack.sandbox.faults.push(Fault.status(429))  # "try again after 5 minutes"
+    async with stack.client() as turn:
+        with pytest.raises(RateLimited) as caught:
+            await turn.total(SINCE, NOW)
+    assert caught.value.retry_after == 300
+    assert stack.proxy.requests == 1
+    assert_clean(caught.value)
+
+
+async def test_server_rate_limit_pauses_the_budget_for_everyone(stack: Stack) -> None:
+    stack.sandbox.faults.push(Fault.status(429))
+    budget = RateBudget(limit=100, window=1.0, mode=RateMode.FAIL_FAST)
+    async with stack.client(rate_budget=budget) as turn:
+        with pytest.raises(RateLimited):
+            await turn.total(SINCE, NOW)
+        with pytest.raises(RateLimited) as second:
+            await turn.top_keys(SINCE, NOW)
+    assert second.value.status is None  # refused here, nothing sent
+    assert second.value.retry_after is not None
+    assert second.value.retry_after > 290
+    assert stack.proxy.requests == 1
+
+
+async def test_connection_reset_is_retried(stack: Stack) -> None:
+    expected = await expected_total(stack)
+    stack.sandbox.faults.push(Fault.reset(), Fault.reset())
+    async with stack.client(endpoint=stack.sandbox.url) as turn:
+        assert (await turn.total(SINCE, NOW)).egress_bytes == expected
+
+
+async def test_truncated_json_is_retried(stack: Stack) -> None:
+    expected = await expected_total(stack)
+    stack.sandbox.faults.push(Fault.truncated())
+    events: list[RetryEvent] = []
+    async with stack.client(endpoint=stack.sandbox.url, on_retry=events.append) as turn:
+        assert (await turn.total(SINCE, NOW)).egress_bytes == expected
+    assert isinstance(events[0].error, UnreadableBody | TransportError)
+
+
+async def test_timeout_is_retried_then_reported(stack: Stack) -> None:
+    stack.sandbox.faults.push(Fault.delay(0.5), Fault.delay(0.5))
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, total_time=5)
+    async with stack.client(timeout=0.1, retry=policy) as turn:
+        with pytest.raises(RequestTimeout) as caught:
+            await turn.total(SINCE, NOW)
+    assert stack.proxy.requests == 2
+    assert_clean(caught.value)
+
+
+async def test_timeout_then_success(stack: Stack) -> None:
+    expected = await expected_total(stack)
+    stack.sandbox.faults.push(Fault.delay(0.5))
+    async with stack.client(timeout=0.2) as turn:
+        assert (await turn.total(SINCE, NOW)).egress_bytes == expected
+
+
+async def test_auth_error_is_not_retried(stack: Stack) -> None:
+    events: list[RetryEvent] = []
+    async with stack.client(api_token="not-the-token", on_retry=events.append) as turn:
+        with pytest.raises(AuthError) as caught:
+            await turn.total(SINCE, NOW)
+    assert stack.proxy.requests == 1
+    assert events == []
+    assert_clean(caught.value)
+
+
+async def test_limit_errors_are_not_retried(stack: Stack) -> None:
+    async with stack.client() as turn:
+        with pytest.raises(LimitExceeded):
+            await turn.total(NOW - timedelta(days=40), NOW)
+    assert stack.proxy.requests == 1
+
+
+async def test_retries_stop_at_max_attempts(stack: Stack) -> None:
+    stack.sandbox.faults.push(*[Fault.status(503)] * 4)
+    async with stack.client(retry=RetryPolicy(max_attempts=3, base_delay=0.01)) as turn:
+        with pytest.raises(Overloaded) as caught:
+            await turn.total(SINCE, NOW)
+    assert stack.proxy.requests == 3
+    assert caught.value.status == 503
+
+
+async def test_retries_stop_at_total_time(stack: Stack) -> None:
+    stack.sandbox.faults.push(*[Fault.status(500)] * 10)
+    policy = RetryPolicy(max_attempts=10, base_delay=0.04, max_delay=0.04, total_time=0.05)
+    async with stack.client(retry=policy) as turn:
+        with pytest.raises(ServerError):
+            await turn.total(SINCE, NOW)
+    # The first backoff is 0.02-0.04 s, a second one would end past 0.05 s.
+    assert stack.proxy.requests == 2
+
+
+async def test_each_retry_is_logged_without_secrets(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    stack.sandbox.faults.push(Fault.status(503))
+    async with stack.client() as turn:
+        await turn.total(SINCE, NOW)
+    retries = [r for r in caplog.records if r.name == "turnmeter.retry"]
+    assert len(retries) == 1
+    assert retries[0].levelno == logging.INFO
+    assert retries[0].turnmeter_operation == "UsageTotal"  # type: ignore[attr-defined]
+    assert retries[0].turnmeter_attempt == 1  # type: ignore[attr-defined]
+    attempts = [r for r in caplog.records if r.name == "turnmeter.transport"]
+    outcomes = [r.turnmeter_outcome for r in attempts]  # type: ignore[attr-defined]
+    assert outcomes == ["Overloaded", "ok"]
+
+
+async def test_retry_storm_stays_within_the_budget(config_with: Any) -> None:
+    # Server: 10 per 0.25 s; client: 8 per 0.25 s, so arrival jitter never trips the server.
+    config = config_with(rate_limit=10, rate_window=0.25)
+    async for storm in open_stack(config):
+        storm.sandbox.faults.push(*[Fault.status(503)] * 40)
+        budget = RateBudget(limit=8, window=0.25)
+        async with storm.client(rate_budget=budget, retry=FAST_RETRY) as turn:
+            days = [SINCE - timedelta(hours=h) for h in range(20)]
+            results = [turn.total(day, day + timedelta(hours=1)) for day in days]
+            outcomes = await asyncio.gather(*results, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        assert all(isinstance(f, TurnmeterError) for f in failures)
+        assert storm.proxy.statuses[429] == 0
+        assert storm.proxy.requests <= 20 * FAST_RETRY.max_attempts
+        assert storm.proxy.statuses[503] == 40
