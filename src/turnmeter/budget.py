@@ -31,16 +31,11 @@ from typing import TYPE_CHECKING, Literal, Self
 
 from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
 from turnmeter.observability import budget_logger
+from turnmeter.pricing import DEFAULT_FREE_TIER_GB, DEFAULT_PRICE_PER_GB, Amount, Pricing
 
 if TYPE_CHECKING:
     from turnmeter.client import TurnUsage
 
-#: Cloudflare's TURN price per GB of egress (USD).
-DEFAULT_PRICE_PER_GB = Decimal("0.05")
-#: Free egress per month, shared by TURN and the SFU (GB).
-DEFAULT_FREE_TIER_GB = Decimal(1000)
-#: Cloudflare bills decimal gigabytes.
-BYTES_PER_GB = Decimal(10**9)
 #: Seconds between refreshes (and the fewest seconds between two queries).
 DEFAULT_REFRESH_INTERVAL = 60.0
 #: A number older than this (seconds) counts as unknown.
@@ -104,8 +99,8 @@ class BudgetGuard:
         *,
         key_id: str | None = None,
         custom_identifier: str | None = None,
-        price_per_gb: Decimal | float | str = DEFAULT_PRICE_PER_GB,
-        free_tier_gb: Decimal | float | str = DEFAULT_FREE_TIER_GB,
+        price_per_gb: Amount = DEFAULT_PRICE_PER_GB,
+        free_tier_gb: Amount = DEFAULT_FREE_TIER_GB,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         max_staleness: float = DEFAULT_MAX_STALENESS,
         on_unknown: UnknownUsage = UnknownUsage.FAIL_CLOSED,
@@ -118,8 +113,7 @@ class BudgetGuard:
             raise ConfigError("refresh_interval and max_staleness must be positive")
         self._turn = turn
         self._filters = {"key_id": key_id, "custom_identifier": custom_identifier}
-        self.price_per_gb = Decimal(str(price_per_gb))
-        self.free_tier_gb = Decimal(str(free_tier_gb))
+        self.pricing = Pricing.of(price_per_gb, free_tier_gb)
         self.refresh_interval = refresh_interval
         self.max_staleness = max_staleness
         self.on_unknown = on_unknown
@@ -197,8 +191,7 @@ class BudgetGuard:
 
     def cost_of(self, egress_bytes: int) -> Decimal:
         """The price of ``egress_bytes`` in one month, after the free tier."""
-        gigabytes = Decimal(egress_bytes) / BYTES_PER_GB
-        return max(Decimal(0), gigabytes - self.free_tier_gb) * self.price_per_gb
+        return self.pricing.month_cost(egress_bytes)
 
     async def _current(self) -> _Reading | None:
         """The usable reading, refreshing first when there is none and one may be sent."""
@@ -282,7 +275,7 @@ class BudgetGuard:
             await asyncio.sleep(max(self.refresh_interval - since, 0.0) or self.refresh_interval)
 
     def _month_to_date(self, reading: _Reading) -> MonthToDate:
-        gigabytes = Decimal(reading.egress_bytes) / BYTES_PER_GB
+        gigabytes = self.pricing.gigabytes(reading.egress_bytes)
         return MonthToDate(
             month_start=reading.month_start,
             as_of=reading.as_of,

@@ -10,14 +10,17 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import IO, Any
 
 from turnmeter.errors import ConfigError
 from turnmeter.render import format_bytes, format_usd
 
 FORMATS = ("table", "json", "csv", "ndjson", "parquet")
+#: A single row with more columns than this is printed as field/value pairs.
+VERTICAL_FROM_COLUMNS = 4
 
 
 def as_record(row: Any) -> dict[str, Any]:
@@ -39,6 +42,9 @@ def machine_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, tuple):
         return [machine_value(item) for item in value]
+    if isinstance(value, Decimal):
+        # Money and gigabytes: JSON numbers, exact to the places they were rounded to.
+        return float(value)
     return value
 
 
@@ -46,7 +52,7 @@ def human_value(name: str, value: Any) -> str:
     """Table cell text: bytes in decimal units, money in dollars, times in UTC."""
     if name.endswith("_bytes") and isinstance(value, int):
         return format_bytes(value)
-    if name.endswith("_usd") and isinstance(value, int | float):
+    if name.endswith("_usd") and isinstance(value, int | float | Decimal):
         return format_usd(value)
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
@@ -60,8 +66,12 @@ def write_rows(
     *,
     title: str = "",
     caption: str | None = None,
+    columns: Sequence[str] = (),
 ) -> None:
-    """Write ``rows`` to ``stream`` in ``fmt`` (one of :data:`FORMATS` except parquet)."""
+    """Write ``rows`` to ``stream`` in ``fmt`` (one of :data:`FORMATS` except parquet).
+
+    ``columns`` names the fields for a CSV header when there are no rows.
+    """
     records = [as_record(row) for row in rows]
     if fmt == "json":
         json.dump([_machine(r) for r in records], stream, indent=2)
@@ -70,7 +80,7 @@ def write_rows(
         for record in records:
             stream.write(json.dumps(_machine(record)) + "\n")
     elif fmt == "csv":
-        _write_csv(records, stream)
+        _write_csv(records, stream, columns)
     elif fmt == "table":
         _write_table(records, stream, title=title, caption=caption)
     else:
@@ -92,11 +102,13 @@ def _machine(record: Mapping[str, Any]) -> dict[str, Any]:
     return {key: machine_value(value) for key, value in record.items()}
 
 
-def _write_csv(records: Iterable[Mapping[str, Any]], stream: IO[str]) -> None:
-    records = list(records)
-    if not records:
+def _write_csv(
+    records: Sequence[Mapping[str, Any]], stream: IO[str], columns: Sequence[str]
+) -> None:
+    names = list(records[0]) if records else list(columns)
+    if not names:
         return
-    writer = csv.DictWriter(stream, fieldnames=list(records[0]), lineterminator="\n")
+    writer = csv.DictWriter(stream, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     for record in records:
         writer.writerow(_machine(record))
@@ -116,7 +128,15 @@ def _write_table(
             console.print(caption)
         return
     names = list(records[0])
-    numeric = [i for i, name in enumerate(names) if isinstance(records[0][name], int | float)]
+    if len(records) == 1 and len(names) > VERTICAL_FROM_COLUMNS:
+        # One wide row (a total, a budget) reads better as a list of fields.
+        record = records[0]
+        pairs = ([name.replace("_", " "), human_value(name, record[name])] for name in names)
+        print_table(console, title, ("field", "value"), pairs, right_align=(1,), caption=caption)
+        return
+    numeric = [
+        i for i, name in enumerate(names) if isinstance(records[0][name], int | float | Decimal)
+    ]
     rows = ([human_value(name, record[name]) for name in names] for record in records)
     headers = [name.replace("_", " ") for name in names]
     print_table(console, title, headers, rows, right_align=numeric, caption=caption)

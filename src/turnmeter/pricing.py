@@ -2,43 +2,70 @@
 
 Both numbers are configurable because Cloudflare's prices and your contract may differ. The free
 tier is per account and per calendar month (shared with the Realtime SFU), so it applies to an
-account's month-to-date total, never to one customer's share.
+account's month-to-date total, never to one customer's share. Money is :class:`~decimal.Decimal`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from turnmeter.errors import ConfigError
 
-BYTES_PER_GB = 1_000_000_000
-DEFAULT_PRICE_PER_GB = 0.05
-DEFAULT_FREE_TIER_GB = 1_000.0
+#: Cloudflare bills decimal gigabytes.
+BYTES_PER_GB = Decimal(10**9)
+#: Cloudflare's TURN price per GB of egress (USD).
+DEFAULT_PRICE_PER_GB = Decimal("0.05")
+#: Free egress per month, shared by TURN and the SFU (GB).
+DEFAULT_FREE_TIER_GB = Decimal(1000)
+
+Amount = Decimal | float | int | str
+
+
+def as_decimal(value: Amount, name: str) -> Decimal:
+    """``value`` as a non-negative Decimal (floats through their shortest repr)."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
+    return amount
 
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """Egress price and monthly free tier."""
 
-    price_per_gb: float = DEFAULT_PRICE_PER_GB
-    free_tier_gb: float = DEFAULT_FREE_TIER_GB
+    price_per_gb: Decimal = DEFAULT_PRICE_PER_GB
+    free_tier_gb: Decimal = DEFAULT_FREE_TIER_GB
 
-    def __post_init__(self) -> None:
-        if self.price_per_gb < 0 or self.free_tier_gb < 0:
-            raise ConfigError("price_per_gb and free_tier_gb must not be negative")
+    @classmethod
+    def of(cls, price_per_gb: Amount | None = None, free_tier_gb: Amount | None = None) -> Pricing:
+        """Pricing from user input; None keeps Cloudflare's list value."""
+        return cls(
+            as_decimal(price_per_gb, "price_per_gb")
+            if price_per_gb is not None
+            else DEFAULT_PRICE_PER_GB,
+            as_decimal(free_tier_gb, "free_tier_gb")
+            if free_tier_gb is not None
+            else DEFAULT_FREE_TIER_GB,
+        )
 
-    def list_cost(self, egress_bytes: int) -> float:
+    @staticmethod
+    def gigabytes(egress_bytes: int) -> Decimal:
+        """Decimal gigabytes."""
+        return Decimal(egress_bytes) / BYTES_PER_GB
+
+    def list_cost(self, egress_bytes: int) -> Decimal:
         """Cost at the list price, ignoring the free tier (one customer's share, say)."""
-        return egress_bytes / BYTES_PER_GB * self.price_per_gb
+        return self.gigabytes(egress_bytes) * self.price_per_gb
 
-    def billable_gb(self, month_egress_bytes: int) -> float:
-        """GB beyond the free tier for an account's month."""
-        return max(0.0, month_egress_bytes / BYTES_PER_GB - self.free_tier_gb)
-
-    def month_cost(self, month_egress_bytes: int) -> float:
+    def month_cost(self, month_egress_bytes: int) -> Decimal:
         """What an account's month of egress costs after the free tier."""
-        return self.billable_gb(month_egress_bytes) * self.price_per_gb
+        billable = max(Decimal(0), self.gigabytes(month_egress_bytes) - self.free_tier_gb)
+        return billable * self.price_per_gb
 
     def free_tier_left_bytes(self, month_egress_bytes: int) -> int:
         """Bytes of free tier left this month."""
-        return max(0, round(self.free_tier_gb * BYTES_PER_GB) - month_egress_bytes)
+        return max(0, int(self.free_tier_gb * BYTES_PER_GB) - month_egress_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def format_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def format_usd(amount: float) -> str:
+def format_usd(amount: float | Decimal) -> str:
     """``12.3456`` -> ``"$12.35"``."""
     return f"${amount:,.2f}"
 
@@ -34,6 +35,22 @@ def bar(value: int, largest: int, width: int = 20) -> str:
     return "█" * max(1, round(width * value / largest))
 
 
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int], width: int = 100) -> str:
+    """One line of block characters; long series are averaged down to ``width`` columns."""
+    if not values:
+        return ""
+    step = max(1, -(-len(values) // width))
+    points = [
+        sum(values[i : i + step]) / len(values[i : i + step]) for i in range(0, len(values), step)
+    ]
+    low, high = min(points), max(points)
+    span = (high - low) or 1
+    return "".join(_SPARKS[int((p - low) / span * (len(_SPARKS) - 1))] for p in points)
+
+
 def print_table(
     console: Console,
     title: str,
@@ -43,13 +60,21 @@ def print_table(
     right_align: Iterable[int] = (),
     caption: str | None = None,
 ) -> None:
-    """Print one rich table; columns listed in ``right_align`` hold numbers."""
+    """Print a title line, one rich table and a caption line; ``right_align`` columns hold numbers.
+
+    Title and caption are lines of their own rather than the table's: rich wraps those to the
+    table's width, and a narrow table would break a date range over two lines.
+    """
     from rich.table import Table
 
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    table = Table()
     numeric = set(right_align)
     for index, header in enumerate(headers):
         table.add_column(header, justify="right" if index in numeric else "left")
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
+    if title:
+        console.print(title, style="bold", markup=False, highlight=False)
     console.print(table)
+    if caption:
+        console.print(caption, style="dim", markup=False, highlight=False)

@@ -15,7 +15,7 @@ from tests.usage_data import NOW, START, usage_rows
 from turnmeter.cli import main
 from turnmeter.cli.exit_codes import ExitCode
 
-RANGE = ["--since", START.isoformat(), "--until", NOW.isoformat()]
+RANGE = ["--since", START.isoformat(), "--until", NOW.isoformat(), "--now", NOW.isoformat()]
 ROWS = [r for r in usage_rows() if START <= r.minute < NOW]
 
 
@@ -94,7 +94,7 @@ def test_total_with_filter(cli_env: str, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_limits(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "limits", "--sandbox", "--format", "json")
+    code, out, _ = run(capsys, "limits", "--sandbox", "--format", "json", "--now", NOW.isoformat())
     assert code == 0
     (row,) = json.loads(out)
     assert row["max_page_size"] == 10_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.schema_cmd",
     "turnmeter.cli.sandbox_cmd",
     "turnmeter.cli.usage_cmd",
+    "turnmeter.cli.billing_cmd",
 )
 
 
@@ -53,12 +55,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("turnmeter: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`turnmeter ... | head`): stop quietly, as shell tools do.
+        _silence_stdout()
+        return ExitCode.BROKEN_PIPE
     except Exception as exc:
         if args.debug:
             raise
         code, hint = exit_code_for(exc)
         print(f"turnmeter: {exc}{hint}", file=sys.stderr)
         return code
+
+
+def _silence_stdout() -> None:
+    # Python would report the broken pipe again when it flushes stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run() -> None:

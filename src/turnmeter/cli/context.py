@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from turnmeter.client import TurnUsage
 from turnmeter.config import load_config
-from turnmeter.timerange import TimeRange, resolve_range
+from turnmeter.timerange import TimeRange, parse_moment, resolve_range
 
 ENV_SANDBOX_URL = "TURNMETER_SANDBOX_URL"
 
@@ -46,7 +46,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         None if args.sandbox is None else (args.sandbox or os.environ.get(ENV_SANDBOX_URL))
     )
     if args.sandbox is not None and not sandbox_url:
-        async with _in_process_sandbox(timeout) as pair:
+        async with _in_process_sandbox(args, timeout) as pair:
             yield pair
         return
     if sandbox_url:
@@ -70,12 +70,12 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             timeout=timeout,
         )
     async with client:
-        yield client, datetime.now(UTC)
+        yield client, reference_time(args)
 
 
 @asynccontextmanager
 async def _in_process_sandbox(
-    request_timeout: float | None,
+    args: argparse.Namespace, request_timeout: float | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
     from turnmeter.sandbox import Sandbox
 
@@ -87,7 +87,13 @@ async def _in_process_sandbox(
             endpoint=sandbox.url,
             timeout=request_timeout,
         ) as client:
-            yield client, config.now or datetime.now(UTC)
+            yield client, reference_time(args) if args.now else config.now or datetime.now(UTC)
+
+
+def reference_time(args: argparse.Namespace) -> datetime:
+    """``--now`` if given, else the clock."""
+    clock = datetime.now(UTC)
+    return parse_moment(args.now, clock, name="--now") if getattr(args, "now", None) else clock
 
 
 def time_range_of(args: argparse.Namespace, now: datetime) -> TimeRange:

@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     QUERY = 9
     SCHEMA = 10
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 _FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (

@@ -23,6 +23,12 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE", help="TOML config file (never holds tokens)")
     group.add_argument("--timeout", type=float, help="seconds per request")
     group.add_argument(
+        "--now",
+        metavar="TIME",
+        help="the time relative ranges count from (ISO 8601, UTC; default: the clock) -- for "
+        "reproducible reports and fixed-clock sandboxes",
+    )
+    group.add_argument(
         "-v", "--verbose", action="store_true", help="log requests to stderr (never the token)"
     )
 
@@ -48,6 +54,19 @@ def add_filter_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...]
     ):
         if dest not in skip:
             group.add_argument(flag, dest=dest, action="append", metavar="VALUE", help=what)
+    group.add_argument(
+        "--filter",
+        action="append",
+        metavar="EXPR",
+        help="FIELD OP VALUE with OP one of = != < <= > >= in notin like notlike, "
+        "e.g. 'username like bot-%%' or 'datacenter_country in DE,FR'",
+    )
+
+
+def add_pricing_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pricing (default: Cloudflare's list price)")
+    group.add_argument("--price-per-gb", type=float, metavar="USD", help="default 0.05")
+    group.add_argument("--free-tier-gb", type=float, metavar="GB", help="monthly, default 1000")
 
 
 def add_output_options(parser: argparse.ArgumentParser, *, chart: bool = False) -> None:

@@ -1,29 +1,73 @@
-"""What each usage command fetches, as rows ready to write."""
+"""What the usage commands fetch, as rows ready to write.
+
+Rankings, breakdowns and series go through the query DSL, so any range works: wide ranges are
+split into windows and large results paged, with a progress bar on a terminal.
+"""
 
 from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from turnmeter.cli.conditions import condition_for
 from turnmeter.cli.context import config_of, time_range_of
 from turnmeter.cli.options import filters_from
+from turnmeter.cli.progress import progress_bar
 from turnmeter.cli.runner import Report
-from turnmeter.client import DEFAULT_PAGE_LIMIT, TurnUsage
+from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
 from turnmeter.pricing import Pricing
+from turnmeter.query import Query, QueryRow
+from turnmeter.timerange import TimeRange
+
+#: Cents to four places: enough for per-customer shares of a cent.
+MONEY_PLACES = Decimal("0.0001")
+
+#: What each ranking command groups by.
+TOP_DIMENSIONS = {
+    "top-keys": "key_id",
+    "top-customers": "custom_identifier",
+    "top-users": "username",
+}
 
 
 def pricing_of(args: argparse.Namespace) -> Pricing:
     config = config_of(args)
-    return Pricing(
-        price_per_gb=_first(getattr(args, "price_per_gb", None), config.get("price_per_gb"), 0.05),
-        free_tier_gb=_first(getattr(args, "free_tier_gb", None), config.get("free_tier_gb"), 1000),
+    price = getattr(args, "price_per_gb", None)
+    free = getattr(args, "free_tier_gb", None)
+    return Pricing.of(
+        price if price is not None else config.get("price_per_gb"),
+        free if free is not None else config.get("free_tier_gb"),
     )
 
 
-def _first(*values: Any) -> Any:
-    return next(value for value in values if value is not None)
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(MONEY_PLACES)
+
+
+async def run_query(
+    args: argparse.Namespace,
+    turn: TurnUsage,
+    now: datetime,
+    query: Query,
+    span: TimeRange,
+) -> list[QueryRow]:
+    """Run ``query`` with the command line's filters over ``span``, drawing progress."""
+    where = condition_for(filters_from(args), getattr(args, "filter", None) or [], now)
+    if where is not None:
+        query = Query(
+            dimensions=query.dimensions,
+            metrics=query.metrics,
+            where=where if query.where is None else query.where & where,
+            order_by=query.order_by,
+            limit=query.limit,
+        )
+    with progress_bar(args.command) as on_progress:
+        return await turn.query(
+            query, span.since, span.until, on_progress=on_progress, clock=lambda: now
+        )
 
 
 def ranked(
@@ -36,27 +80,31 @@ def ranked(
             label: name,
             "egress_bytes": egress,
             "share_pct": round(100 * egress / total, 2) if total else 0.0,
-            "cost_usd": round(pricing.list_cost(egress), 4),
+            "cost_usd": money(pricing.list_cost(egress)),
         }
         for rank, (name, egress) in enumerate(items, start=1)
     ]
 
 
+async def range_total(
+    args: argparse.Namespace, turn: TurnUsage, now: datetime, span: TimeRange
+) -> tuple[int, int]:
+    """Egress and ingress over the range with the command line's filters."""
+    rows = await run_query(args, turn, now, Query(metrics=("egress_bytes", "ingress_bytes")), span)
+    if not rows:
+        return 0, 0
+    return rows[0].egress_bytes, rows[0].ingress_bytes
+
+
 async def top_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
-    span = time_range_of(args, now)
-    filters = filters_from(args)
     if args.limit < 1:
         raise ConfigError("--limit must be at least 1")
-    total = (await turn.total(span.since, span.until, **filters)).egress_bytes
-    if args.top == "top-keys":
-        keys = await turn.top_keys(span.since, span.until, limit=args.limit, **filters)
-        items, label = [(k.key_id, k.egress_bytes) for k in keys], "key_id"
-    else:
-        customers = await turn.top_custom_identifiers(
-            span.since, span.until, limit=args.limit, **filters
-        )
-        items = [(c.custom_identifier, c.egress_bytes) for c in customers]
-        label = "custom_identifier"
+    span = time_range_of(args, now)
+    label = TOP_DIMENSIONS[args.top]
+    query = Query(dimensions=(label,), order_by=("-egress_bytes",), limit=args.limit)
+    rows = await run_query(args, turn, now, query, span)
+    total, _ = await range_total(args, turn, now, span)
+    items = [(getattr(row, label), row.egress_bytes) for row in rows]
     return Report(
         title=f"Top {len(items)} by egress, {span.describe()}",
         rows=ranked(items, label, pricing_of(args), total),
@@ -65,36 +113,25 @@ async def top_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -
     )
 
 
+#: usage subject -> (the dimension its rows are broken down by).
+_BREAKDOWN = {"custom_identifier": "key_id", "key_id": "custom_identifier", "username": "key_id"}
+
+
 async def usage_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
     span = time_range_of(args, now)
     filters = filters_from(args)
-    chosen = [name for name in ("custom_identifier", "key_id", "username") if name in filters]
+    chosen = [name for name in _BREAKDOWN if name in filters]
     if len(chosen) != 1 or len(filters[chosen[0]]) != 1:
         raise ConfigError("usage needs exactly one of --customer, --key or --user, with one value")
-    subject = chosen[0]
-    value = filters.pop(subject)[0]
-    pricing = pricing_of(args)
-    if subject == "custom_identifier":
-        rows = await turn.usage_for_custom_identifier(
-            value, span.since, span.until, limit=DEFAULT_PAGE_LIMIT, **filters
-        )
-        items = [(r.key_id, r.egress_bytes) for r in rows]
-        label = "key_id"
-    elif subject == "key_id":
-        customers = await turn.top_custom_identifiers(
-            span.since, span.until, limit=DEFAULT_PAGE_LIMIT, key_id=value, **filters
-        )
-        items = [(c.custom_identifier, c.egress_bytes) for c in customers]
-        label = "custom_identifier"
-    else:
-        keys = await turn.top_keys(
-            span.since, span.until, limit=DEFAULT_PAGE_LIMIT, username=value, **filters
-        )
-        items, label = [(k.key_id, k.egress_bytes) for k in keys], "key_id"
+    subject, label = chosen[0], _BREAKDOWN[chosen[0]]
+    query = Query(dimensions=(label,), order_by=("-egress_bytes",))
+    rows = await run_query(args, turn, now, query, span)
+    items = [(getattr(row, label), row.egress_bytes) for row in rows]
     total = sum(egress for _, egress in items)
+    value = filters[subject][0]
     return Report(
-        title=f"Usage of {subject.replace('_', ' ')} {value!r}, {span.describe()}",
-        rows=ranked(items, label, pricing, total),
+        title=f"Usage of {subject.replace('_', ' ')} {value!r} by {label}, {span.describe()}",
+        rows=ranked(items, label, pricing_of(args), total),
         caption=f"total {total:,} bytes",
         chart=(label, "egress_bytes"),
     )
@@ -102,13 +139,13 @@ async def usage_report(args: argparse.Namespace, turn: TurnUsage, now: datetime)
 
 async def total_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
     span = time_range_of(args, now)
-    totals = await turn.total(span.since, span.until, **filters_from(args))
+    egress, ingress = await range_total(args, turn, now, span)
     row = {
         "since": span.since,
         "until": span.until,
-        "egress_bytes": totals.egress_bytes,
-        "ingress_bytes": totals.ingress_bytes,
-        "cost_usd": round(pricing_of(args).list_cost(totals.egress_bytes), 4),
+        "egress_bytes": egress,
+        "ingress_bytes": ingress,
+        "cost_usd": money(pricing_of(args).list_cost(egress)),
     }
     return Report(
         title=f"Total, {span.describe()}",

@@ -11,7 +11,8 @@ from typing import Any
 
 from turnmeter.cli.context import open_client, output_format, output_stream
 from turnmeter.client import TurnUsage
-from turnmeter.output import write_rows
+from turnmeter.output import write_parquet, write_rows
+from turnmeter.render import sparkline
 
 
 @dataclass(slots=True)
@@ -22,6 +23,8 @@ class Report:
     rows: list[dict[str, Any]]
     caption: str | None = None
     chart: tuple[str, str] | None = None  # (label column, value column)
+    sparkline: str | None = None  # a value column to draw under the table on a terminal
+    columns: tuple[str, ...] = ()  # field names, for a CSV header when there are no rows
     exit_code: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -33,8 +36,20 @@ def run_report(args: argparse.Namespace, fetch: Fetch) -> int:
     """Fetch a report with a client for ``args`` and write it; return the exit code."""
     report = asyncio.run(_fetch(args, fetch))
     fmt = output_format(args)
+    if fmt == "parquet":
+        write_parquet(report.rows, args.output)
+        return report.exit_code
     with output_stream(args) as stream:
-        write_rows(report.rows, fmt, stream, title=report.title, caption=report.caption)
+        write_rows(
+            report.rows,
+            fmt,
+            stream,
+            title=report.title,
+            caption=report.caption,
+            columns=report.columns,
+        )
+        if report.sparkline and fmt == "table" and stream.isatty():
+            stream.write(sparkline([row[report.sparkline] for row in report.rows]) + "\n")
     if getattr(args, "chart", None) and report.chart:
         from turnmeter.chart import draw_chart
 

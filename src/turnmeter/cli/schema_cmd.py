@@ -19,6 +19,8 @@ def register(subparsers: Any) -> None:
         "schema",
         help="pull, prune, diff and validate Cloudflare's GraphQL schema",
         description="Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
+        epilog="Example: turnmeter schema pull --cache-only && turnmeter schema diff "
+        "schema/cloudflare-turn.graphql .turnmeter-cache/api.cloudflare.com.introspection.json",
     )
     commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND")
     _register_prune(commands)
@@ -57,7 +59,7 @@ def _register_pull(commands: Any) -> None:
         "pull",
         help="introspect an endpoint (Cloudflare's, or a sandbox's), cache it, prune into schema/",
         epilog=(
-            "Examples: CLOUDFLARE_API_TOKEN=... turnmeter schema pull;  "
+            "Examples: turnmeter schema pull (CLOUDFLARE_API_TOKEN set);  "
             "turnmeter schema pull http://127.0.0.1:8787/graphql;  "
             "turnmeter schema pull --from dump.graphql"
         ),
@@ -114,6 +116,7 @@ def _register_validate(commands: Any) -> None:
     parser = commands.add_parser(
         "validate",
         help="validate queries/*.graphql against schema/ (file:line:column messages)",
+        epilog="Example: turnmeter schema validate --queries my-queries/",
     )
     parser.add_argument("--schema", type=Path, metavar="PATH", help="default: the project's")
     parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")

@@ -1,0 +1,5 @@
+"""``python -m turnmeter``: the command line."""
+
+from turnmeter.cli import run
+
+run()

@@ -1,0 +1,114 @@
+"""What ``budget`` and ``export`` fetch."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from turnmeter.budget import BudgetGuard
+from turnmeter.cli.context import time_range_of
+from turnmeter.cli.reports import money, pricing_of, run_query
+from turnmeter.cli.runner import Report
+from turnmeter.client import TurnUsage
+from turnmeter.errors import ConfigError
+from turnmeter.pricing import as_decimal
+from turnmeter.query import Query
+from turnmeter.timerange import TimeRange, month_start
+
+EXPORT_COLUMNS = (
+    "period_start",
+    "period_end",
+    "custom_identifier",
+    "egress_bytes",
+    "ingress_bytes",
+    "egress_gb",
+    "cost_usd",
+)
+#: Gigabytes to the byte-and-a-bit: six places of a decimal GB are kilobytes.
+GB_PLACES = Decimal("0.000001")
+
+
+async def budget_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
+    if args.key_id and args.custom_identifier:
+        raise ConfigError("budget takes --key or --customer, not both")
+    pricing = pricing_of(args)
+    guard = BudgetGuard(
+        turn,
+        key_id=args.key_id,
+        custom_identifier=args.custom_identifier,
+        price_per_gb=pricing.price_per_gb,
+        free_tier_gb=pricing.free_tier_gb,
+        clock=lambda: now,
+    )
+    usage = await guard.refresh()
+    row: dict[str, object] = {
+        "month_start": usage.month_start,
+        "as_of": usage.as_of,
+        "egress_bytes": usage.egress_bytes,
+        "egress_gb": usage.gigabytes.quantize(GB_PLACES),
+        "cost_usd": money(usage.cost_usd),
+        "free_tier_left_bytes": pricing.free_tier_left_bytes(usage.egress_bytes),
+    }
+    over = False
+    if args.budget is not None:
+        budget = as_decimal(args.budget, "--budget")
+        row["budget_usd"] = money(budget)
+        row["budget_left_usd"] = money(budget - usage.cost_usd)
+        over = usage.cost_usd > budget
+        row["over_budget"] = over
+    scope = (
+        f"key {args.key_id}"
+        if args.key_id
+        else f"customer {args.custom_identifier}"
+        if args.custom_identifier
+        else "the account"
+    )
+    return Report(
+        title=f"Month to date for {scope}, {usage.month_start:%Y-%m} (UTC)",
+        rows=[row],
+        caption=(
+            f"${pricing.price_per_gb}/GB beyond {pricing.free_tier_gb} GB free per month"
+            + (" -- OVER BUDGET" if over else "")
+        ),
+        exit_code=1 if over else 0,
+    )
+
+
+async def export_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
+    if args.format == "parquet" and not args.output:
+        raise ConfigError("--format parquet needs --output FILE")
+    span = _billing_period(args, now)
+    pricing = pricing_of(args)
+    query = Query(
+        dimensions=("custom_identifier",),
+        metrics=("egress_bytes", "ingress_bytes"),
+        order_by=("-egress_bytes", "custom_identifier"),
+    )
+    rows = await run_query(args, turn, now, query, span)
+    records = [
+        {
+            "period_start": span.since,
+            "period_end": span.until,
+            "custom_identifier": row.custom_identifier,
+            "egress_bytes": row.egress_bytes,
+            "ingress_bytes": row.ingress_bytes,
+            "egress_gb": pricing.gigabytes(row.egress_bytes).quantize(GB_PLACES),
+            "cost_usd": money(pricing.list_cost(row.egress_bytes)),
+        }
+        for row in rows
+    ]
+    return Report(
+        title=f"Usage per customer, {span.describe()}",
+        rows=records,
+        caption=f"{len(records)} customers; cost at ${pricing.price_per_gb}/GB list price",
+        columns=EXPORT_COLUMNS,
+    )
+
+
+def _billing_period(args: argparse.Namespace, now: datetime) -> TimeRange:
+    # Billing wants whole months: without a range option, the last complete UTC month.
+    if any((args.since, args.until, args.month, args.today, args.this_month)):
+        return time_range_of(args, now)
+    this_month = month_start(now)
+    return TimeRange(month_start(this_month - timedelta(days=1)), this_month)

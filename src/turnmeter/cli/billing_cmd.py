@@ -1,0 +1,62 @@
+"""Money commands: ``budget`` (month to date against a budget) and ``export`` (billing)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from turnmeter.cli.options import (
+    add_connection_options,
+    add_filter_options,
+    add_output_options,
+    add_pricing_options,
+    add_range_options,
+)
+
+
+def register(subparsers: Any) -> None:
+    budget = subparsers.add_parser(
+        "budget",
+        help="month-to-date egress, cost, free tier left; exit 1 when over --budget",
+        description="This UTC month's egress for the account (or one key or customer), what it "
+        "costs after the free tier, and how much of the free tier and of --budget is left. "
+        "Exits 1 when the cost is over --budget, so cron jobs and scripts can act on it.",
+        epilog="Example: turnmeter budget --budget 250 || stop-minting-credentials",
+    )
+    add_connection_options(budget)
+    group = budget.add_argument_group("scope (default: the whole account)")
+    group.add_argument("--key", dest="key_id", help="one TURN key")
+    group.add_argument("--customer", dest="custom_identifier", help="one custom identifier")
+    budget.add_argument("--budget", type=float, metavar="USD", help="monthly budget in dollars")
+    add_pricing_options(budget)
+    add_output_options(budget)
+    budget.set_defaults(handler=_run("budget_report"))
+
+    export = subparsers.add_parser(
+        "export",
+        help="per-customer usage for a billing period, with cost (CSV, JSON, NDJSON, Parquet)",
+        description="One row per custom identifier: egress, ingress, decimal GB and cost at the "
+        "list price over the period (default: last calendar month, UTC). The account's free "
+        "tier is not split across customers.",
+        epilog="Example: turnmeter export --month 2024-07 --format csv -o july.csv",
+    )
+    add_connection_options(export)
+    add_range_options(export)
+    add_filter_options(export, skip=("custom_identifier",))
+    add_pricing_options(export)
+    group = export.add_argument_group("output")
+    group.add_argument(
+        "--format", choices=("csv", "json", "ndjson", "parquet", "table"), default="csv"
+    )
+    group.add_argument("-o", "--output", metavar="FILE", help="write to FILE (Parquet needs it)")
+    export.set_defaults(handler=_run("export_report"), custom_identifier=None, chart=None)
+
+
+def _run(function: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        from turnmeter.cli import billing
+        from turnmeter.cli.runner import run_report
+
+        return run_report(args, getattr(billing, function))
+
+    return run

@@ -1,0 +1,73 @@
+"""The ``series`` and ``query`` commands: any grouping through the query DSL."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import Any
+
+from turnmeter.cli.context import time_range_of
+from turnmeter.cli.reports import run_query
+from turnmeter.cli.runner import Report
+from turnmeter.client import TurnUsage
+from turnmeter.errors import ConfigError
+from turnmeter.query import Query
+from turnmeter.query.catalog import lookup
+
+
+async def series_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
+    from turnmeter.cli.usage_cmd import GRANULARITIES
+
+    span = time_range_of(args, now)
+    dimension, average = GRANULARITIES[args.every]
+    metrics = ("egress_bytes", "ingress_bytes") + ((average,) if average else ())
+    rows = await run_query(
+        args,
+        turn,
+        now,
+        Query(dimensions=(dimension,), metrics=metrics, order_by=(dimension,)),
+        span,
+    )
+    records = []
+    for row in rows:
+        values = row.as_dict()
+        records.append({"bucket": values.pop(dimension), **values})
+    return Report(
+        title=f"Egress per {args.every}, {span.describe()}",
+        rows=records,
+        caption=f"{len(records)} buckets with traffic (buckets without traffic are absent)",
+        chart=("bucket", "egress_bytes"),
+        sparkline="egress_bytes",
+    )
+
+
+async def query_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
+    span = time_range_of(args, now)
+    dimensions = _names(args.dimensions)
+    metrics = _names(args.metrics)
+    if not metrics:
+        raise ConfigError("--metrics needs at least one metric, e.g. egress_bytes")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    query = Query(
+        dimensions=dimensions, metrics=metrics, order_by=_names(args.order_by), limit=args.limit
+    )
+    rows = await run_query(args, turn, now, query, span)
+    records = [row.as_dict() for row in rows]
+    return Report(
+        title=f"Query over {span.describe()}",
+        rows=records,
+        caption=f"{len(records)} rows",
+        chart=_chart_columns(dimensions, metrics),
+    )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _chart_columns(dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> Any:
+    # A chart needs one label column and one value: the first of each, by their friendly names.
+    if len(dimensions) != 1:
+        return None
+    return lookup(dimensions[0], "dimension").name, lookup(metrics[0], "metric").name
