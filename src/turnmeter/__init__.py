@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
 
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
+    from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
+    from turnmeter.cache import Answer, with_age
     from turnmeter.client import TurnUsage
     from turnmeter.errors import (
         AuthError,
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
         TurnmeterError,
         UnreadableBody,
     )
+    from turnmeter.pricing import Pricing
+    from turnmeter.query import Condition, F, Query, QueryRow
+    from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode
+    from turnmeter.retry import RetryEvent, RetryPolicy
     from turnmeter.rows import (
         CustomerKeyUsage,
         CustomerUsage,
@@ -85,18 +91,39 @@ _LAZY: dict[str, tuple[str, str]] = {
     "GlobalApiKey": ("turnmeter.auth", "GlobalApiKey"),
     "Secret": ("turnmeter.auth", "Secret"),
     "TurnUsage": ("turnmeter.client", "TurnUsage"),
+    "Answer": ("turnmeter.cache", "Answer"),
+    "with_age": ("turnmeter.cache", "with_age"),
+    "BudgetDecision": ("turnmeter.budget", "BudgetDecision"),
+    "BudgetGuard": ("turnmeter.budget", "BudgetGuard"),
+    "MonthToDate": ("turnmeter.budget", "MonthToDate"),
+    "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
+    "Pricing": ("turnmeter.pricing", "Pricing"),
+    "Condition": ("turnmeter.query", "Condition"),
+    "F": ("turnmeter.query", "F"),
+    "Query": ("turnmeter.query", "Query"),
+    "QueryRow": ("turnmeter.query", "QueryRow"),
+    "RateBudget": ("turnmeter.ratelimit", "RateBudget"),
+    "RateLimiter": ("turnmeter.ratelimit", "RateLimiter"),
+    "RateMode": ("turnmeter.ratelimit", "RateMode"),
+    "RetryEvent": ("turnmeter.retry", "RetryEvent"),
+    "RetryPolicy": ("turnmeter.retry", "RetryPolicy"),
     **{name: ("turnmeter.errors", name) for name in _ERRORS},
     **{name: ("turnmeter.rows", name) for name in _ROWS},
 }
 
 __all__ = [
+    "Answer",
     "AuthError",
     "BearerToken",
+    "BudgetDecision",
+    "BudgetGuard",
     "BudgetUnknown",
+    "Condition",
     "ConfigError",
     "CustomerKeyUsage",
     "CustomerUsage",
     "DatasetLimits",
+    "F",
     "GlobalApiKey",
     "GraphQLErrorDetail",
     "GraphQLErrors",
@@ -106,12 +133,21 @@ __all__ = [
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",
+    "MonthToDate",
     "OrderBy",
     "Overloaded",
+    "Pricing",
+    "Query",
     "QueryError",
+    "QueryRow",
+    "RateBudget",
     "RateLimited",
+    "RateLimiter",
+    "RateMode",
     "RequestTimeout",
     "ResponseError",
+    "RetryEvent",
+    "RetryPolicy",
     "SchemaError",
     "Secret",
     "SeriesPoint",
@@ -119,9 +155,11 @@ __all__ = [
     "TransportError",
     "TurnUsage",
     "TurnmeterError",
+    "UnknownUsage",
     "UnreadableBody",
     "UsageTotals",
     "__version__",
+    "with_age",
 ]
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal, Self
 from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
 from turnmeter.observability import budget_logger
 from turnmeter.pricing import DEFAULT_FREE_TIER_GB, DEFAULT_PRICE_PER_GB, Amount, Pricing
+from turnmeter.timerange import month_start
 
 if TYPE_CHECKING:
     from turnmeter.client import TurnUsage
@@ -77,12 +78,6 @@ class _Reading:
     as_of: datetime
     egress_bytes: int
     taken: float  # monotonic time the query started
-
-
-def month_start(moment: datetime) -> datetime:
-    """Midnight UTC on the first day of ``moment``'s UTC month."""
-    utc = moment.astimezone(UTC)
-    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 class BudgetGuard:

@@ -24,8 +24,8 @@ def format_bytes(count: int) -> str:
 
 
 def format_usd(amount: float | Decimal) -> str:
-    """``12.3456`` -> ``"$12.35"``."""
-    return f"${amount:,.2f}"
+    """``12.3456`` -> ``"$12.35"``; ``-7.07`` -> ``"-$7.07"``."""
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
 def bar(value: int, largest: int, width: int = 20) -> str:
