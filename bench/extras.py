@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,18 @@ def decode_costs() -> list[tuple[str, float]]:
     plan = document_facts(query, "UsageTimeseries").plan
     fields = ("dimensions.datetimeMinute", "sum.egressBytes")
     decoder = decode.decoder_for(query, "UsageTimeseries", SeriesPoint, fields)
+    saved = decode.GC_PAUSE_MIN_ROWS
 
-    def fast(pause: bool) -> Callable[[], Any]:
+    def fast(pause: str) -> Callable[[], Any]:
         def run() -> Any:
-            decode.GC_PAUSE_MIN_ROWS = 1 if pause else sys.maxsize
-            return decoder(orjson.loads(body)["data"])
+            decode.GC_PAUSE_MIN_ROWS = 1 if pause == "rows" else sys.maxsize
+            if pause != "all":
+                return decoder(orjson.loads(body)["data"])
+            gc.disable()  # the alternative measured and not taken: pause across parsing too
+            try:
+                return decoder(orjson.loads(body)["data"])
+            finally:
+                gc.enable()
 
         return run
 
@@ -57,18 +65,77 @@ def decode_costs() -> list[tuple[str, float]]:
         ("json.loads", _per_row(lambda: json.loads(body))),
         ("orjson.loads", _per_row(lambda: orjson.loads(body))),
         (
-            "orjson.loads + transport's JSON-type walk (documents.check_types)",
+            "orjson.loads + generic JSON-type walk (documents.check_types, raw callers only)",
             _per_row(lambda: check_types(plan, orjson.loads(body)["data"], "UsageTimeseries")),
         ),
         (
             "orjson.loads + generated pydantic models",
             _per_row(lambda: UsageTimeseries.model_validate(orjson.loads(body)["data"])),
         ),
-        ("orjson.loads + fast decoder, GC running", _per_row(fast(pause=False))),
-        ("orjson.loads + fast decoder, GC paused while decoding", _per_row(fast(pause=True))),
+        ("orjson.loads + fast decoder, GC running", _per_row(fast("none"))),
+        (
+            "orjson.loads + fast decoder, GC paused while building rows (the default)",
+            _per_row(fast("rows")),
+        ),
+        (
+            "orjson.loads + fast decoder, GC paused across parse and rows (not taken)",
+            _per_row(fast("all")),
+        ),
     ]
-    decode.GC_PAUSE_MIN_ROWS = 1_000
+    decode.GC_PAUSE_MIN_ROWS = saved
+    return costs + memo_costs()
+
+
+def memo_costs() -> list[tuple[str, float]]:
+    """The DSL's tuple decoder with and without the per-response time memo, on two shapes."""
+    import turnmeter.decode as decode
+    from turnmeter.query.catalog import lookup
+    from turnmeter.query.rows import decoder
+
+    shapes = {
+        "minute series (every bucket new)": (("minute", "egress_bytes"), "datetimeMinute", 1),
+        "hour x key (each hour 417 times)": (
+            ("hour", "key_id", "egress_bytes"),
+            "datetimeHour",
+            24,
+        ),
+    }
+    costs = []
+    real = decode._memoised
+    for label, (names, dimension, buckets) in shapes.items():
+        fields = tuple(lookup(name) for name in names)
+        data = _dsl_body(dimension, buckets)
+        for memo in (False, True):
+            # Swap the memo rule to build both decoders for the same shape.
+            decode._memoised = lambda shape, on=memo: (  # type: ignore[assignment]
+                {i for i, leaf in enumerate(shape.leaves) if leaf.scalar == "Time"} if on else set()
+            )
+            decode._DECODERS.clear()
+            try:
+                run = decoder(fields)
+            finally:
+                decode._memoised = real
+                decode._DECODERS.clear()
+            name = f"DSL tuples, {label}, {'with' if memo else 'no'} time memo"
+            costs.append((name, _per_row(lambda run=run, data=data: run(data))))
     return costs
+
+
+def _dsl_body(dimension: str, buckets: int) -> Any:
+    # buckets=1: every group its own minute; otherwise `buckets` hours, each for many keys.
+    start = datetime(2025, 11, 1, tzinfo=UTC)
+    step = timedelta(minutes=1) if buckets == 1 else timedelta(hours=1)
+    groups = [
+        {
+            "dimensions": {
+                dimension: (start + step * (i % buckets if buckets > 1 else i)).strftime("%FT%TZ"),
+                "keyId": f"key-{i // buckets}",
+            },
+            "sum": {"egressBytes": i},
+        }
+        for i in range(DECODE_ROWS)
+    ]
+    return {"viewer": {"accounts": [{"callsTurnUsageAdaptiveGroups": groups}]}}
 
 
 def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:

@@ -110,11 +110,17 @@ class TurnUsage:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.close()
+        # Leaving on an error or a cancellation (Ctrl-C) means nobody waits for the requests
+        # still in flight: cancel them at once instead of granting them the close timeout.
+        await self.close(grace=0.0 if exc is not None else None)
 
-    async def close(self) -> None:
-        """Release the HTTP session (if turnmeter opened it)."""
-        await self.transport.close()
+    async def close(self, *, grace: float | None = None) -> None:
+        """Release the HTTP session (if turnmeter opened it).
+
+        Requests in flight get ``grace`` seconds (default: the settings' close timeout) to
+        finish before they are cancelled.
+        """
+        await self.transport.close(grace=grace)
 
     async def top_keys(
         self,
@@ -225,16 +231,19 @@ class TurnUsage:
         self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
     ) -> list[T]:
         # The fast path (turnmeter.decode): the operation text of queries/<operation>.graphql,
-        # its groups checked and built straight into rows. The generated client's method for
-        # the same operation (pydantic models) is the slow path; tests/decode holds them equal.
+        # its groups checked and built straight into rows inside the transport's attempt (the
+        # decoder is the one strict type walk). The generated client's method for the same
+        # operation (pydantic models) is the slow path; tests/decode holds them equal.
         from cf_analytics.transport_base_client import dump_variables
 
         from turnmeter.decode import decoder_for, operation_text
 
         query = operation_text(operation)
         variables = dump_variables({"accountTag": self.settings.account_tag, **variables})
-        data = await self.transport.execute(query, operation, variables)
-        return decoder_for(query, operation, row, fields)(data, operation)
+        decoder = decoder_for(query, operation, row, fields)
+        rows = await self.transport.execute(query, operation, variables, decoder=decoder)
+        # A cached or shared answer is one list for every caller: each gets its own copy.
+        return list(rows)
 
     async def _run(self, operation: Awaitable[T]) -> T:
         # The boundary for result validation: pydantic's errors become ours.

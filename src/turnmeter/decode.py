@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
@@ -228,17 +229,26 @@ def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
     missing = [name for name in wanted if name not in by_path]
     if missing:
         raise QueryError(f"the operation does not select {', '.join(missing)}")
+    memo = _memoised(shape)
     objects: dict[tuple[str, ...], str] = {(): "g"}
-    lines = ["def decode_groups(groups, rows):", "    append = rows.append", "    for g in groups:"]
+    readers = Counter(leaf.path[:-1] for leaf in shape.leaves)
+    lines = ["def decode_groups(groups, rows):", "    append = rows.append"]
+    for index in memo:
+        lines += [f"    memo{index} = {{}}", f"    get{index} = memo{index}.get"]
+    lines.append("    for g in groups:")
     for index, leaf in enumerate(shape.leaves):
-        for depth in range(1, len(leaf.path)):
-            path = leaf.path[:depth]
-            if path not in objects:
+        parent = leaf.path[:-1]
+        for depth in range(1, len(parent) + 1):
+            path = parent[:depth]
+            # An object read by one leaf only is not worth a name.
+            if path not in objects and (depth < len(parent) or readers[path] > 1):
                 objects[path] = f"o{len(objects)}"
                 lines.append(f"        {objects[path]} = {objects[path[:-1]]}[{path[-1]!r}]")
-        parent = objects[leaf.path[:-1]]
-        lines.append(f"        v{index} = {parent}[{leaf.path[-1]!r}]")
+        owner = objects.get(parent) or f"{objects[parent[:-1]]}[{parent[-1]!r}]"
+        lines.append(f"        v{index} = {owner}[{leaf.path[-1]!r}]")
         check = _checker(leaf.scalar)(f"v{index}")
+        if index in memo:
+            check = _memo(f"v{index}", index, check)
         if leaf.nullable:
             check = [f"if v{index} is not None:", *(f"    {line}" for line in check)]
         lines.extend(f"        {line}" for line in check)
@@ -247,7 +257,37 @@ def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _memoised(shape: Shape) -> set[int]:
+    """Time and date leaves worth a per-response memo of ``text -> value``.
+
+    A time bucket repeats once per group of the other dimensions (hour x key), where a dict hit
+    is cheaper than parsing; alone (a plain time series) every bucket is new and a memo only
+    costs (see bench/RESULTS.md).
+    """
+    dimensions = [leaf for leaf in shape.leaves if leaf.path[0] == "dimensions"]
+    if len(dimensions) < 2:
+        return set()
+    return {i for i, leaf in enumerate(shape.leaves) if leaf.scalar in ("Time", "Date")}
+
+
+def _memo(v: str, index: int, check: list[str]) -> list[str]:
+    # Keyed by the raw JSON value; only values that passed the check are stored. An unhashable
+    # value fails the lookup with TypeError, which the decoder reports like any bad value.
+    return [
+        f"m = get{index}({v})",
+        "if m is None:",
+        f"    k = {v}",
+        *(f"    {line}" for line in check),
+        f"    memo{index}[k] = {v}",
+        "else:",
+        f"    {v} = m",
+    ]
+
+
 def _build(row_type: type[Any], values: list[str]) -> list[str]:
+    if row_type is tuple:
+        # The query DSL's internal rows: plain tuples, merged and sorted before becoming rows.
+        return [f"append(({', '.join(values)},))"]
     if _settable(row_type):
         # Frozen dataclasses assign through object.__setattr__; the slot descriptors are
         # the same store without the detour (the generated __init__ does nothing else).
@@ -296,10 +336,10 @@ def _checker(scalar: str) -> Callable[[str], list[str]]:
     if scalar in _BOOLS:
         return lambda v: [f"if type({v}) is not bool: raise Bad"]
     if scalar == "Time":
-        # Cloudflare's own form (20 characters, ending in Z) skips the regular expression.
+        # Cloudflare's own form (20 characters, ending in Z) skips the regular expression;
+        # its separators sit every third character from index 4: "-", "-", "T", ":", ":", "Z".
         return lambda v: [
-            f"if type({v}) is str and len({v}) == 20 and {v}[19] == 'Z' and {v}[10] == 'T'"
-            f" and {v}[4] == '-' and {v}[7] == '-' and {v}[13] == ':' and {v}[16] == ':':",
+            f"if type({v}) is str and len({v}) == 20 and {v}[4::3] == '--T::Z':",
             f"    {v} = parse_time({v})",
             "else:",
             f"    {v} = time_slow({v})",

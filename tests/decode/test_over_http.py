@@ -52,7 +52,7 @@ def body(data: object) -> str:
 
 @pytest.mark.parametrize(
     ("egress", "message"),
-    # Type errors are caught by the transport's JSON-type walk first, nulls by the decoder.
+    # The decoder, run inside the transport's attempt, is the only check of the answer.
     [("12", "int64"), (None, "sum.egressBytes is null"), (1.5, "int64")],
 )
 async def test_a_served_bad_value_is_a_malformed_response_naming_its_path(

@@ -1,22 +1,26 @@
-"""Typed result rows for DSL queries, and the decoder from response groups to values.
+"""Typed result rows for DSL queries, and the decoder from a response to value tuples.
 
 Each query shape gets its own frozen, slotted dataclass (made once and cached) whose fields are
 the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``date`` for
 ``date``, ``str`` for the other dimensions and ``int`` for every metric. All of them subclass
 :class:`QueryRow`. Internally rows travel as plain tuples (dimensions, then metrics): merging
 and sorting tuples is the cheap path, and the dataclass is built once per final row.
+
+Decoding is :mod:`turnmeter.decode`'s compiled strict decoder (the facade's fast path too): one
+decoder implementation in the project, checking every leaf of every group against the schema.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from turnmeter.errors import MalformedResponse
+from turnmeter.decode import RowDecoder, decoder_for
 from turnmeter.query.catalog import FieldSpec
+from turnmeter.query.document import OPERATION_NAME, document_for
 
 Values = tuple[Any, ...]
 
@@ -47,48 +51,11 @@ def row_class(fields: tuple[FieldSpec, ...]) -> type[QueryRow]:
     return cls
 
 
-def _time(value: Any) -> datetime:
-    return datetime.fromisoformat(value)
+def decoder(fields: tuple[FieldSpec, ...]) -> RowDecoder[Values]:
+    """The compiled decoder from a response's ``data`` to value tuples in ``fields`` order.
 
-
-def _date(value: Any) -> date:
-    return date.fromisoformat(value)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-_CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
-    "string": _same,
-    "int": _same,
-    "time": _time,
-    "date": _date,
-}
-
-
-def decoder(fields: tuple[FieldSpec, ...]) -> Callable[[Sequence[Any]], list[Values]]:
-    """A function turning the node's list of groups into value tuples in ``fields`` order."""
-    plan = [(f.block, f.schema, _CONVERTERS[f.kind], _PY_TYPES[f.kind]) for f in fields]
-
-    def decode(groups: Sequence[Any]) -> list[Values]:
-        try:
-            return [
-                tuple(convert(group[block][schema]) for block, schema, convert, _ in plan)
-                for group in groups
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedResponse(
-                f"a TURN group does not match the query's selection ({type(exc).__name__}: {exc})"
-            ) from None
-
-    def checked(groups: Sequence[Any]) -> list[Values]:
-        rows = decode(groups)
-        # JSON numbers and strings are checked on the first row only: one server, one shape.
-        if rows:
-            for value, (_, schema, _, py_type) in zip(rows[0], plan, strict=True):
-                if not isinstance(value, py_type) or isinstance(value, bool):
-                    raise MalformedResponse(f"{schema} came back as {value!r}")
-        return rows
-
-    return checked
+    Give it to the transport (``execute(..., decoder=...)``): it is then the one strict type
+    walk of the answer.
+    """
+    paths = tuple(f"{f.block}.{f.schema}" for f in fields)
+    return decoder_for(document_for(fields), OPERATION_NAME, tuple, paths)

@@ -24,6 +24,7 @@ from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject a
 from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
 from cf_analytics.transport_base_client import dump_variables
 
+from turnmeter.decode import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
@@ -51,8 +52,13 @@ Clock = Callable[[], datetime]
 
 class _Transport(Protocol):
     async def execute(
-        self, query: str, operation_name: str | None, variables: dict[str, Any]
-    ) -> dict[str, Any]: ...
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        *,
+        decoder: RowDecoder[Values],
+    ) -> list[Values]: ...
 
 
 class _Settings(Protocol):
@@ -124,8 +130,10 @@ class _Fetcher:
                 "orderBy": list(order),
             }
         )
-        data = await self.host.transport.execute(self.text, OPERATION_NAME, variables)
-        rows = self.decode(_groups(data))
+        # The transport runs the decoder inside its attempt: the one strict walk of the answer.
+        rows = await self.host.transport.execute(
+            self.text, OPERATION_NAME, variables, decoder=self.decode
+        )
         self.progress.page(len(rows))
         return rows
 
@@ -150,16 +158,6 @@ class _Fetcher:
             if key == last:
                 raise MalformedResponse("a page did not advance past the last row of the previous")
             last, after = key, keyset_after(self.paging, key)
-
-
-def _groups(data: dict[str, Any]) -> list[Any]:
-    try:
-        groups = data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"]
-    except (KeyError, IndexError, TypeError):
-        raise MalformedResponse("the response has no callsTurnUsageAdaptiveGroups list") from None
-    if not isinstance(groups, list):
-        raise MalformedResponse("callsTurnUsageAdaptiveGroups is not a list")
-    return groups
 
 
 def check_limits(query: Query, limits: DatasetLimits) -> None:
