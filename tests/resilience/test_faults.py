@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.resilience.conftest import FAST_RETRY, Stack, open_stack
 from tests.usage_data import NOW
 from turnmeter import (
     AuthError,
+    GraphQLErrorDetail,
     LimitExceeded,
     Overloaded,
     RateLimited,
@@ -166,12 +168,24 @@ async def test_retries_stop_at_max_attempts(stack: Stack) -> None:
 
 async def test_retries_stop_at_total_time(stack: Stack) -> None:
     stack.sandbox.faults.push(*[Fault.status(500)] * 10)
-    policy = RetryPolicy(max_attempts=10, base_delay=0.04, max_delay=0.04, total_time=0.05)
+    # Every backoff is at least base_delay / 2 = 0.5 s, more than the whole 0.4 s allowed:
+    # the first failure is final however fast or slow the machine is.
+    policy = RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=1.0, total_time=0.4)
     async with stack.client(retry=policy) as turn:
         with pytest.raises(ServerError):
             await turn.total(SINCE, NOW)
-    # The first backoff is 0.02-0.04 s, a second one would end past 0.05 s.
-    assert stack.proxy.requests == 2
+    assert stack.proxy.requests == 1
+
+
+def test_total_time_bounds_each_backoff() -> None:
+    policy = RetryPolicy(max_attempts=10, base_delay=0.04, max_delay=0.04, total_time=0.05)
+    failure = ServerError([GraphQLErrorDetail("Internal server error")], status=500)
+    rng = random.Random(7)
+    first = policy.delay_after(failure, attempt=1, elapsed=0.001, rng=rng)
+    assert first is not None
+    assert 0.02 <= first <= 0.04
+    # Whatever the jitter, a second backoff from 0.03 s in would end past 0.05 s.
+    assert policy.delay_after(failure, attempt=2, elapsed=0.031, rng=rng) is None
 
 
 async def test_each_retry_is_logged_without_secrets(
