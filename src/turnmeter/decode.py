@@ -36,6 +36,7 @@ from graphql import GraphQLScalarType as ScalarType
 from turnmeter.documents import TURN_FIELD, turn_schema
 from turnmeter.errors import MalformedResponse, QueryError
 from turnmeter.resources import queries_dir
+from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS
 
 R = TypeVar("R")
 
@@ -44,19 +45,6 @@ GC_PAUSE_MIN_ROWS = 1_000
 #: How much of a bad value an error message quotes.
 VALUE_EXCERPT = 40
 
-_INT_BOUNDS = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
-_STRINGS = frozenset({"string", "bytes", "String", "ID"})
-_FLOATS = frozenset({"float32", "float64", "Float"})
-_BOOLS = frozenset({"bool", "Boolean"})
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)", re.ASCII)
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
 
@@ -320,20 +308,20 @@ def _namespace(row_type: type[Any]) -> dict[str, Any]:
 
 def _checker(scalar: str) -> Callable[[str], list[str]]:
     """Source lines checking (and converting in place) variable ``v`` as ``scalar``."""
-    bounds = _INT_BOUNDS.get(scalar)
+    bounds = INT_RANGES.get(scalar)
     if bounds is not None:
         low, high = bounds
         # type() is, not isinstance: JSON true is a bool, and bool is an int in Python.
         return lambda v: [f"if type({v}) is not int or {v} < {low} or {v} > {high}: raise Bad"]
-    if scalar in _STRINGS:
+    if scalar in TEXT_SCALARS:
         return lambda v: [f"if type({v}) is not str: raise Bad"]
-    if scalar in _FLOATS:
+    if scalar in FLOAT_SCALARS:
         return lambda v: [
             f"if type({v}) is not float:",
             f"    if type({v}) is not int: raise Bad",
             f"    {v} = float({v})",
         ]
-    if scalar in _BOOLS:
+    if scalar in BOOL_SCALARS:
         return lambda v: [f"if type({v}) is not bool: raise Bad"]
     if scalar == "Time":
         # Cloudflare's own form (20 characters, ending in Z) skips the regular expression;

@@ -38,6 +38,7 @@ from graphql import (
 
 from turnmeter.errors import MalformedResponse
 from turnmeter.resources import schema_file
+from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS, TIME_SCALARS
 
 TURN_FIELD = "callsTurnUsageAdaptiveGroups"
 #: The parent field whose ``callsTurnUsageAdaptiveGroups`` child is the limits node, not data.
@@ -46,19 +47,6 @@ SETTINGS_FIELD = "settings"
 DOCUMENT_CACHE_SIZE = 256
 
 #: Cloudflare scalar -> (Python type the JSON value must have, inclusive range or None).
-_INT_RANGES = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
-_STRING_SCALARS = frozenset({"string", "bytes", "Time", "Date", "String", "ID"})
-_FLOAT_SCALARS = frozenset({"float32", "float64", "Float"})
-_BOOL_SCALARS = frozenset({"bool", "Boolean"})
 
 #: A selection plan: response key -> scalar name (a leaf) or a nested plan (an object).
 Plan = dict[str, "str | Plan"]
@@ -217,7 +205,7 @@ def _check_leaf(scalar: str, value: Any, where: str) -> str | None:
             if problem is not None:
                 return problem
         return None
-    bounds = _INT_RANGES.get(scalar)
+    bounds = INT_RANGES.get(scalar)
     if bounds is not None:
         # bool is a subclass of int in Python; JSON true is not a number.
         if type(value) is not int:
@@ -225,11 +213,11 @@ def _check_leaf(scalar: str, value: Any, where: str) -> str | None:
         if not bounds[0] <= value <= bounds[1]:
             return f"{where} is out of the {scalar} range"
         return None
-    if scalar in _STRING_SCALARS and not isinstance(value, str):
+    if scalar in TEXT_SCALARS | TIME_SCALARS and not isinstance(value, str):
         return f"{where} should be {scalar} (a string), got JSON {_json_type(value)}"
-    if scalar in _FLOAT_SCALARS and (type(value) not in (int, float)):
+    if scalar in FLOAT_SCALARS and (type(value) not in (int, float)):
         return f"{where} should be {scalar}, got JSON {_json_type(value)}"
-    if scalar in _BOOL_SCALARS and not isinstance(value, bool):
+    if scalar in BOOL_SCALARS and not isinstance(value, bool):
         return f"{where} should be {scalar}, got JSON {_json_type(value)}"
     return None
 

@@ -22,23 +22,14 @@ from graphql import (
     ValueNode,
 )
 
+from turnmeter.scalars import INT_RANGES
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # RFC 3339 date-time: a 'T' (or space) separator and an explicit offset are required.
 _TIME_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})",
 )
-
-_INT_RANGES = {
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-}
 
 
 def parse_time(value: Any) -> datetime:
@@ -91,7 +82,7 @@ def serialize_date(value: Any) -> str:
 
 
 def _int_parser(name: str) -> Callable[[Any], int]:
-    low, high = _INT_RANGES[name]
+    low, high = INT_RANGES[name]
 
     def parse(value: Any) -> int:
         if isinstance(value, float) and value.is_integer():
@@ -147,7 +138,7 @@ def _functions_for(name: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any
         return serialize_time, parse_time
     if name == "Date":
         return serialize_date, parse_date
-    if name in _INT_RANGES:
+    if name in INT_RANGES:
         parser = _int_parser(name)
         return parser, parser
     if name in ("string", "bytes"):
