@@ -1,0 +1,121 @@
+"""Benchmark (not a test): a 1,000,000-row minute series streamed in bounded memory.
+
+A sandbox in its own process holds one row per minute for 1,000,000 minutes (about 694 days,
+with ``notOlderThan`` raised to cover them). Each client runs in a fresh process, so its peak
+RSS (``ru_maxrss``) is its own: one consumes ``TurnUsage.stream()`` row by row, keeping only a
+running sum; the other calls ``TurnUsage.query()`` and holds every row, for comparison. Both go
+through 31-day windows and pages of 10,000, the sandbox's (Cloudflare's) defaults.
+
+    .venv/bin/python bench/bench_stream_memory.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DEFAULT_ROWS = 1_000_000
+
+
+def _serve(rows: int, port_queue: Any) -> None:
+    from turnmeter.sandbox import NodeLimits, Sandbox, SandboxConfig, UsageRow
+
+    since = NOW - timedelta(minutes=rows)
+    data = [
+        UsageRow(
+            minute=since + timedelta(minutes=i),
+            key_id="bench-key",
+            username="bench-user",
+            custom_identifier="bench-customer",
+            datacenter_city="Frankfurt",
+            datacenter_code="FRA",
+            datacenter_country="DE",
+            datacenter_region="EEUR",
+            egress_bytes=1_000_000 + (i * 7919) % 50_000_000,
+            ingress_bytes=10_000 + i % 977,
+            concurrent_connections=1 + i % 13,
+        )
+        for i in range(rows)
+    ]
+    limits = NodeLimits(not_older_than=(rows + 2 * 1440) * 60)
+
+    async def serve() -> None:
+        config = SandboxConfig(now=NOW, rows=data, rate_limit=None, limits=limits)
+        async with Sandbox(config) as sandbox:
+            port_queue.put((sandbox.url, sandbox.config.account_tag, sandbox.config.token))
+            await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+def _client(endpoint: tuple[str, str, str], rows: int, mode: str, out: Any) -> None:
+    from turnmeter import Query, RateBudget, TurnUsage
+
+    async def pull() -> dict[str, Any]:
+        url, account, token = endpoint
+        since = NOW - timedelta(minutes=rows)
+        query = Query(dimensions=["minute"], metrics=["egress_bytes"])
+        started = time.perf_counter()
+        async with TurnUsage(
+            account_tag=account, api_token=token, endpoint=url, rate_budget=RateBudget(limit=None)
+        ) as turn:
+            seen = total = 0
+            if mode == "stream":
+                async for row in turn.stream(query, since, NOW, clock=lambda: NOW):
+                    seen += 1
+                    total += row.egress_bytes
+            else:
+                held = await turn.query(query, since, NOW, clock=lambda: NOW)
+                seen, total = len(held), sum(row.egress_bytes for row in held)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        return {
+            "mode": mode,
+            "rows": seen,
+            "egress": total,
+            "peak_mb": round(peak, 1),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+
+    out.put(asyncio.run(pull()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    server = context.Process(target=_serve, args=(args.rows, queue), daemon=True)
+    server.start()
+    try:
+        endpoint = queue.get(timeout=600)
+        results = []
+        for mode in ("stream", "query"):
+            client = context.Process(target=_client, args=(endpoint, args.rows, mode, queue))
+            client.start()
+            results.append(queue.get(timeout=1800))
+            client.join()
+        print(json.dumps(results, indent=2))
+        stream, held = results
+        if stream["egress"] != held["egress"] or stream["rows"] != args.rows:
+            print("MISMATCH: stream and query disagree")
+            return 1
+        print(
+            f"{args.rows:,} rows: stream peak {stream['peak_mb']} MB in {stream['seconds']} s; "
+            f"query (all rows held) peak {held['peak_mb']} MB in {held['seconds']} s"
+        )
+    finally:
+        server.terminate()
+        server.join()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
