@@ -61,6 +61,13 @@ def decode_costs() -> list[tuple[str, float]]:
 
         return run
 
+    def from_bytes(pause: bool) -> Callable[[], Any]:
+        def run() -> Any:
+            decode.GC_PAUSE_MIN_ROWS = 1 if pause else sys.maxsize
+            return decoder.decode_body(body)
+
+        return run
+
     costs = [
         ("json.loads", _per_row(lambda: json.loads(body))),
         ("orjson.loads", _per_row(lambda: orjson.loads(body))),
@@ -80,6 +87,11 @@ def decode_costs() -> list[tuple[str, float]]:
         (
             "orjson.loads + fast decoder, GC paused across parse and rows (not taken)",
             _per_row(fast("all")),
+        ),
+        ("msgspec from bytes + flatten to rows, GC running", _per_row(from_bytes(False))),
+        (
+            "msgspec from bytes + flatten to rows, GC paused while flattening (the default)",
+            _per_row(from_bytes(True)),
         ),
     ]
     decode.GC_PAUSE_MIN_ROWS = saved

@@ -35,7 +35,7 @@ MEMORY_ROWS, MEMORY_PAGE = 1_000_000, 10_000
 PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (7, 40)}
 BURST_ROUNDS = 5
 PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
-PACKAGES += ("ariadne-codegen",)
+PACKAGES += ("ariadne-codegen", "msgspec")
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -139,27 +139,29 @@ single-flight, cache, cap, budget or retry): the gap to the fast path is the pip
 ANALYSIS = """\
 ## What remains (measured with component micro-benchmarks, same machine)
 
-- **Per row.** The fast path is orjson.loads plus one compiled strict decoder walk (about
-  0.3 us/row: two dict lookups per leaf, the type and range checks, `datetime.fromisoformat`
-  at about 0.08 us, and a slotted row built through its slot setters at about 0.1 us; calling
-  the dataclass `__init__` instead costs about 0.3 us). orjson saves about 0.15-0.2 us/row over
-  `json.loads`, so typed rows land between 1.2x and 1.5x of the untyped floor depending on
-  the machine's noise. Meeting 1.0x needs a parser that builds the rows itself (msgspec
-  decoding straight into the row classes, or a compiled extension), not more Python.
-- **Per request.** Above `post` + decode (the "without the transport pipeline" row), a request
-  pays about 12 us in the facade (pydantic validation of the filter input and its dump back to
-  JSON, in `filters.compose_filter` and the generated `dump_variables`) and about 8-11 us for
-  single-flight (a task per request so one caller's cancellation cannot cancel the shared
-  request, plus `asyncio.shield`: two more event-loop turns). Spans, logging, the cap and the
-  budget check are about 2 us together.
+- **Per row.** Clean answers are decoded by msgspec straight from the body into small
+  `Struct` objects (C: strict ints and bounds, strings, non-null objects; unselected fields
+  skipped), then flattened into the public slotted dataclass rows by the compiled decoder,
+  which also parses `Time`/`Date` leaves with the dict walk's own check (msgspec's RFC 3339
+  parser is looser: `t`/`z`/space separators, `+0100`, 7+ fractional digits). Any body msgspec
+  refuses, or one with `errors`, goes to the old orjson path, which classifies it and names
+  the bad value's path: tests/decode/test_from_bytes.py holds the two paths equal. The
+  decode alone costs about 0.6 us/row against 0.85 us for `json.loads` alone.
+- **Per request.** Filter dumping moved off pydantic's serializer (`filters.filter_json`,
+  about 2 us instead of 6; the filter is still validated by the generated model, about 5 us:
+  `model_construct` was measured at 43 us on this 100-field model, so it is not used).
+  Single-flight resolves each caller's own future from the shared task instead of
+  `asyncio.shield` (about 7 us instead of 10 per request in a sequential loop). What is left
+  is mostly outside the pipeline: the "without the transport pipeline" row is itself about
+  0.03 ms above the floor (filter validation and dump, the sorted-key body, auth headers, the
+  per-request timeout), and the pipeline (single-flight task, cap, spans, logging) adds about
+  0.01 ms more.
 - **Concurrency.** The burst is CPU-bound on the client (the server has its own core), so it
   shows the same per-request costs as above; turnmeter's cap is set to the burst's 20 and
   aiohttp's connector limit (100) is not reached.
-- **GC.** The decoder pauses the cyclic GC while it builds 1,000 rows or more. Pausing across
-  orjson.loads too was tried: in a separate process that keeps earlier answers alive it saved
-  0.05-0.07 us/row, but in this harness (a collection before every timed request) it came out
-  0.1-0.2 us/row slower in two full runs, so it was not kept. Both GC rows above are within a
-  few tenths of a microsecond of each other: GC is no longer the cost it was for pydantic.
+- **GC.** The decoder pauses the cyclic GC while it builds 1,000 rows or more; msgspec's
+  Structs are created untracked (`gc=False`), so the pause matters less than it did with
+  orjson's dicts (both GC rows above are within noise).
 - **Time memo.** A per-response `text -> datetime` memo pays off only when time values repeat
   (hour x key: about a third cheaper per row) and costs when they do not (a minute series), so
   decoders memoise time and date leaves only when the query selects two or more dimensions.

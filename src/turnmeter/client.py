@@ -234,11 +234,17 @@ class TurnUsage:
         # its groups checked and built straight into rows inside the transport's attempt (the
         # decoder is the one strict type walk). The generated client's method for the same
         # operation (pydantic models) is the slow path; tests/decode holds them equal.
+        from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as Filter
         from cf_analytics.transport_base_client import dump_variables
 
         from turnmeter.decode import decoder_for, operation_text
+        from turnmeter.filters import filter_json
 
         query = operation_text(operation)
+        filter_ = variables.get("filter")
+        if isinstance(filter_, Filter):
+            # The same JSON as dump_variables' model_dump, at a fraction of its cost.
+            variables = {**variables, "filter": filter_json(filter_)}
         variables = dump_variables({"accountTag": self.settings.account_tag, **variables})
         decoder = decoder_for(query, operation, row, fields)
         rows = await self.transport.execute(query, operation, variables, decoder=decoder)

@@ -20,15 +20,17 @@ nothing here restates the schema.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, parse
 from graphql import GraphQLNonNull as NonNull
 from graphql import GraphQLScalarType as ScalarType
@@ -153,6 +155,7 @@ class RowDecoder(Generic[R]):
         namespace: dict[str, Any] = _namespace(row_type)
         exec(compile(source, f"<turnmeter.decode {row_type.__name__}>", "exec"), namespace)
         self._groups: Callable[[list[Any], list[R]], None] = namespace["decode_groups"]
+        self._body: Any = _UNBUILT  # the msgspec pair, built on first use (decode_body)
 
     def __repr__(self) -> str:
         return f"RowDecoder({self.row_type.__name__}, fields={self.fields!r})"
@@ -167,6 +170,52 @@ class RowDecoder(Generic[R]):
         assert rows is not None  # _accounts_groups refuses an empty list
         return rows
 
+    def decode_body(self, body: bytes) -> list[R] | None:
+        """Rows straight from a response body (msgspec), or ``None``: decode it the usual way.
+
+        ``None`` for anything but a clean answer (errors, nulls, a bad value, not JSON): the
+        caller then parses the body and calls the decoder, which classifies or names the fault.
+        Both ways accept the same answers and build equal rows.
+        """
+        if self._body is _UNBUILT:
+            self._body = self._build_body_decoder()
+        if self._body is None:
+            return None
+        envelope_decoder, from_structs = self._body
+        try:
+            envelope = envelope_decoder.decode(body)
+        except (msgspec.MsgspecError, RecursionError):
+            # RecursionError: nesting deeper than msgspec follows; orjson's verdict decides.
+            return None
+        if envelope.errors is not None and envelope.errors != []:
+            return None
+        rows: list[R] | None = None
+        for account in envelope.data.viewer.accounts:
+            groups = getattr(account, self.shape.groups_key)
+            decoded: list[R] = []
+            try:
+                with _gc_paused(len(groups)):
+                    from_structs(groups, decoded)
+            except (_Bad, KeyError, TypeError, ValueError, IndexError):
+                return None
+            if rows is None:
+                rows = decoded
+        return rows  # None for no account: the usual way says so
+
+    def _build_body_decoder(self) -> tuple[Any, Callable[[list[Any], list[R]], None]] | None:
+        from turnmeter.decode_bytes import envelope_decoder
+
+        decoder = envelope_decoder(self.shape)
+        if decoder is None:
+            return None
+        source = _source(self.shape, self.row_type, self.fields, structs=True)
+        namespace: dict[str, Any] = _namespace(self.row_type)
+        exec(
+            compile(source, f"<turnmeter.decode {self.row_type.__name__} structs>", "exec"),
+            namespace,
+        )
+        return decoder, namespace["decode_groups"]
+
     def decode_groups(self, groups: Any, operation: str | None = None, where: str = "") -> list[R]:
         """Rows from one ``callsTurnUsageAdaptiveGroups`` list (a page, a stream's window)."""
         if type(groups) is not list:
@@ -174,20 +223,31 @@ class RowDecoder(Generic[R]):
                 operation, f"{where}{self.shape.groups_key}", "expected a list", groups
             )
         rows: list[R] = []
-        # Building many small tracked objects triggers GC passes over the whole fresh
-        # response; pausing the collector for large pages saves about a third of the time.
-        pause = len(groups) >= GC_PAUSE_MIN_ROWS and gc.isenabled()
-        if pause:
-            gc.disable()
         try:
-            self._groups(groups, rows)
+            with _gc_paused(len(groups)):
+                self._groups(groups, rows)
         except (_Bad, KeyError, TypeError, ValueError, IndexError):
             index = len(rows)
             raise _explain(self.shape, groups[index], operation, where, index) from None
-        finally:
-            if pause:
-                gc.enable()
         return rows
+
+
+#: RowDecoder._body before its first use.
+_UNBUILT = object()
+
+
+@contextlib.contextmanager
+def _gc_paused(rows: int) -> Iterator[None]:
+    # Building many small tracked objects triggers GC passes over the whole fresh response;
+    # pausing the collector for large pages saves about a third of the time.
+    pause = rows >= GC_PAUSE_MIN_ROWS and gc.isenabled()
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
 
 
 def decoder_for(
@@ -212,7 +272,15 @@ def decoder_for(
 _DECODERS: dict[tuple[Shape, type[Any], tuple[str, ...]], Any] = {}
 
 
-def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
+def _source(
+    shape: Shape, row_type: type[Any], wanted: tuple[str, ...], *, structs: bool = False
+) -> str:
+    """The decoder's source: subscripts into parsed JSON, or attributes of msgspec Structs.
+
+    With ``structs`` msgspec has already checked every leaf but ``Time``/``Date`` (decoded as
+    strings, see :mod:`turnmeter.decode_bytes`) and ``uint64``'s upper bound: only their checks
+    are emitted, so both decoders accept exactly the same values.
+    """
     by_path = {".".join(leaf.path): index for index, leaf in enumerate(shape.leaves)}
     missing = [name for name in wanted if name not in by_path]
     if missing:
@@ -224,6 +292,10 @@ def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
     for index in memo:
         lines += [f"    memo{index} = {{}}", f"    get{index} = memo{index}.get"]
     lines.append("    for g in groups:")
+
+    def read(owner: str, key: str) -> str:
+        return f"{owner}.{key}" if structs else f"{owner}[{key!r}]"
+
     for index, leaf in enumerate(shape.leaves):
         parent = leaf.path[:-1]
         for depth in range(1, len(parent) + 1):
@@ -231,9 +303,11 @@ def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
             # An object read by one leaf only is not worth a name.
             if path not in objects and (depth < len(parent) or readers[path] > 1):
                 objects[path] = f"o{len(objects)}"
-                lines.append(f"        {objects[path]} = {objects[path[:-1]]}[{path[-1]!r}]")
-        owner = objects.get(parent) or f"{objects[parent[:-1]]}[{parent[-1]!r}]"
-        lines.append(f"        v{index} = {owner}[{leaf.path[-1]!r}]")
+                lines.append(f"        {objects[path]} = {read(objects[path[:-1]], path[-1])}")
+        owner = objects.get(parent) or read(objects[parent[:-1]], parent[-1])
+        lines.append(f"        v{index} = {read(owner, leaf.path[-1])}")
+        if structs and not needs_python_check(leaf.scalar):
+            continue
         check = _checker(leaf.scalar)(f"v{index}")
         if index in memo:
             check = _memo(f"v{index}", index, check)
@@ -243,6 +317,18 @@ def _source(shape: Shape, row_type: type[Any], wanted: tuple[str, ...]) -> str:
     values = [f"v{by_path[name]}" for name in wanted]
     lines.extend(f"        {line}" for line in _build(row_type, values))
     return "\n".join(lines) + "\n"
+
+
+def needs_python_check(scalar: str) -> bool:
+    """Leaves msgspec cannot check as strictly as :func:`_checker`: times, dates, big bounds.
+
+    msgspec's RFC 3339 parser also takes ``t``/``z``/space separators, ``+0100`` and more than
+    six fractional digits, and its integer bounds stop at int64.
+    """
+    bounds = INT_RANGES.get(scalar)
+    if bounds is not None:
+        return bounds[0] < -(2**63) or bounds[1] > 2**63 - 1
+    return scalar in ("Time", "Date")
 
 
 def _memoised(shape: Shape) -> set[int]:

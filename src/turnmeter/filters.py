@@ -7,7 +7,7 @@ generated input model): one value becomes an equality, several become ``_in``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
 from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
@@ -71,6 +71,48 @@ def compose_filter(since: datetime, until: datetime, **filters: Any) -> FilterIn
     fields: dict[str, Any] = {f"{TIME_DIMENSION}_geq": start, f"{TIME_DIMENSION}_lt": end}
     fields.update(dimension_conditions(filters))
     return FilterInput.model_validate(fields)
+
+
+def filter_json(model: FilterInput) -> dict[str, Any]:
+    """The filter as JSON variables: what ``model_dump(mode="json", by_alias=True,
+    exclude_unset=True)`` returns, without pydantic's serializer walking every declared field.
+
+    Filters composed here hold strings, lists of strings and UTC datetimes; anything else (a
+    nested ``AND``, another offset) is handed to pydantic.
+    """
+    aliases = _ALIASES.get(type(model))
+    if aliases is None:
+        fields = type(model).model_fields.items()
+        aliases = _ALIASES[type(model)] = {name: f.alias or name for name, f in fields}
+    dumped: dict[str, Any] = {}
+    for name in model.model_fields_set:
+        value = _json_value(getattr(model, name))
+        if value is _UNSUPPORTED:
+            return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        dumped[aliases[name]] = value
+    return dumped
+
+
+#: Field name -> schema name, per input model class.
+_ALIASES: dict[type[Any], dict[str, str]] = {}
+
+
+#: _json_value's answer for values left to pydantic.
+_UNSUPPORTED: Any = object()
+
+
+def _json_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is datetime and value.tzinfo is UTC:
+        # pydantic writes UTC as "Z"; isoformat's "+00:00" is the only other difference.
+        return value.isoformat()[:-6] + "Z"
+    if kind is date:
+        return value.isoformat()
+    if kind is list and all(type(item) is str for item in value):
+        return list(value)
+    return _UNSUPPORTED
 
 
 def dimension_conditions(filters: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,8 @@ Each operation goes through one pipeline::
 
 * Identical concurrent requests (same query, operation, variables and decoder) share one request.
 * Each answer is judged once, inside the attempt: by the caller's ``decoder`` (which must check
-  every JSON type it reads, as :mod:`turnmeter.decode` does), or by default by
+  every JSON type it reads, as :mod:`turnmeter.decode` does; one with a ``decode_body(bytes)``
+  method may build its value from the body itself and return None to decline), or by default by
   :func:`turnmeter.documents.check_types` (the generated client's pydantic models are lax and
   need it). A fast caller therefore pays for one strict walk of ``data``, not two.
 * With ``cache_ttl`` set, answers are reused for that long; every answer's age is recorded
@@ -290,6 +291,15 @@ def _judge(
     decoder: Decoder[Any] | None,
 ) -> Any:
     """Parse, classify and check one response body: exactly one strict walk of ``data``."""
+    if decoder is not None and status < 400:
+        # A decoder that reads bytes itself (turnmeter.decode's msgspec path) answers clean
+        # bodies without orjson's dicts; for anything else it returns None and the body takes
+        # the classifying path below.
+        from_body = getattr(decoder, "decode_body", None)
+        if from_body is not None:
+            rows = from_body(raw)
+            if rows is not None:
+                return rows
     # Pausing the GC across parsing too was measured (bench/RESULTS.md): no gain over the
     # decoder's own pause while it builds rows, so the parse runs with the GC as it is.
     data = decode_response(status, headers, raw, operation=operation)

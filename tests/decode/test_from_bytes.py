@@ -1,0 +1,158 @@
+"""The msgspec path (``RowDecoder.decode_body``) accepts a subset of what the dict walk accepts.
+
+Whenever it answers, its rows equal the dict walk's rows for the same body; whenever the dict walk
+refuses (or the body carries ``errors``), it declines with ``None`` so that the classifying
+orjson path decides. Its verdicts can therefore never differ from the old path's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.decode.oracle import CASES, Case, group_for, response
+from tests.decode.test_parity_property import mutated
+from tests.usage_data import NOW, START
+from turnmeter import AuthError, TurnUsage
+from turnmeter.decode import decoder_for, needs_python_check
+from turnmeter.query.catalog import lookup
+from turnmeter.query.rows import decoder as dsl_decoder
+from turnmeter.sandbox import Fault, Sandbox
+from turnmeter.transport import decode_response
+
+SERIES = CASES["UsageTimeseries"]
+HOUR_KEY = tuple(lookup(name) for name in ("hour", "key_id", "egress_bytes", "date"))
+
+
+def walk(case: Case, body: bytes) -> list[Any] | None:
+    """The old path: orjson, errors classified, then the dict walk; None when it refuses."""
+    try:
+        return case.fast()(decode_response(200, {}, body, operation=case.operation))
+    except Exception:  # any refusal: classified errors, MalformedResponse, UnreadableBody
+        return None
+
+
+def agrees(case: Case, body: bytes) -> list[Any] | None:
+    got = case.fast().decode_body(body)
+    expected = walk(case, body)
+    if got is not None:
+        assert expected is not None, "msgspec accepted what the dict walk refuses"
+        assert got == expected
+        assert all(type(a) is type(b) for a, b in zip(got, expected, strict=True))
+    return got
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_clean_answers_take_the_msgspec_path(case: Case) -> None:
+    body = orjson.dumps({"data": response([group_for(case, i) for i in range(5)], accounts=2)})
+    rows = agrees(case, body)
+    assert rows is not None
+    assert len(rows) == 5
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_mutated_answers_never_decode_differently(sample: tuple[Case, Any]) -> None:
+    case, data = sample
+    # json, not orjson: the mutations include integers past 64 bits.
+    agrees(case, json.dumps({"data": data}).encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-01-01T00:00:00Z",
+        "2025-01-01T00:00:00.5+01:00",
+        "2025-01-01t00:00:00z",  # msgspec's parser takes these four; the dict walk does not
+        "2025-01-01 00:00:00Z",
+        "2025-01-01T00:00:00+0100",
+        "2025-01-01T00:00:00.1234567Z",
+        "2025-01-01T00:00:00",
+        "2025-01-01T24:00:00Z",
+    ],
+)
+def test_times_follow_the_dict_walks_rules_not_msgspecs(text: str) -> None:
+    data = response([group_for(SERIES, 0)])
+    data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"][0]["dimensions"][
+        "datetimeMinute"
+    ] = text
+    body = orjson.dumps({"data": data})
+    assert (agrees(SERIES, body) is None) == (walk(SERIES, body) is None)
+
+
+def test_the_dsl_decoder_with_a_time_memo_and_dates_agrees() -> None:
+    groups = [
+        {
+            "dimensions": {"datetimeHour": f"2025-01-01T0{i % 3}:00:00Z", "keyId": f"k{i}"},
+            "sum": {"egressBytes": i},
+        }
+        for i in range(9)
+    ]
+    for group in groups:
+        group["dimensions"]["date"] = "2025-01-01"
+    decode = dsl_decoder(HOUR_KEY)
+    body = orjson.dumps({"data": response(groups)})
+    rows = decode.decode_body(body)
+    assert rows is not None
+    assert rows == decode(response(groups))
+    groups[7]["dimensions"]["date"] = "2025-1-1"
+    assert decode.decode_body(orjson.dumps({"data": response(groups)})) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": %s, "errors": [{"message": "rate limited", "extensions": {"code": "x"}}]}',
+        b'{"data": %s, "errors": {}}',
+        b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b', "data": %s}',
+        b'{"data": %s, "data": null}',
+        b'{"data": %s',
+        b'{"data": {"viewer": {"accounts": []}}}',
+    ],
+)
+def test_errors_and_odd_bodies_are_left_to_the_classifying_path(body: bytes) -> None:
+    valid = orjson.dumps(response([group_for(SERIES, i) for i in range(2)]))
+    raw = body.replace(b"%s", valid)
+    assert SERIES.fast().decode_body(raw) is None
+
+
+@pytest.mark.parametrize("errors", [b"null", b"[]"])
+def test_empty_errors_are_no_errors(errors: bytes) -> None:
+    valid = orjson.dumps(response([group_for(SERIES, i) for i in range(2)]))
+    raw = b'{"errors": ' + errors + b', "data": ' + valid + b"}"
+    assert agrees(SERIES, raw) is not None
+
+
+def test_duplicate_keys_take_the_last_value_like_orjson() -> None:
+    group = json.dumps(group_for(SERIES, 1))
+    raw = group.replace('"sum": {', '"sum": {"egressBytes": 5, ')
+    data = response([0])
+    text = json.dumps({"data": data}).replace("0", raw, 1)
+    assert text.count("egressBytes") == 2
+    rows = agrees(SERIES, text.encode())
+    assert rows is not None
+    assert rows[0].egress_bytes == 1_000_003
+
+
+def test_only_times_dates_and_uint64_bounds_are_checked_in_python() -> None:
+    scalars = ("Time", "Date", "uint64", "int64", "uint32", "string", "float64", "bool")
+    assert [s for s in scalars if needs_python_check(s)] == ["Time", "Date", "uint64"]
+    decoder = decoder_for(SERIES.query, SERIES.operation, SERIES.row, SERIES.fields)
+    assert decoder.decode_body(orjson.dumps({"data": response([group_for(SERIES, 0)])}))
+
+
+async def test_errors_beside_valid_data_are_still_classified(fresh_sandbox: Sandbox) -> None:
+    # HTTP 200 with both data and an auth error: msgspec must decline, not return the rows.
+    data = response([group_for(SERIES, i) for i in range(2)])
+    errors = [{"message": "not authorized for this account", "extensions": {"code": "authz"}}]
+    fresh_sandbox.faults.push(Fault.status(200, body=json.dumps({"data": data, "errors": errors})))
+    config = fresh_sandbox.config
+    async with TurnUsage(
+        account_tag=config.account_tag, api_token=config.token, endpoint=fresh_sandbox.url
+    ) as turn:
+        with pytest.raises(AuthError):
+            await turn.timeseries(START, NOW, limit=2)
