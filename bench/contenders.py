@@ -19,7 +19,8 @@ import aiohttp
 import orjson
 
 from turnmeter import decode
-from turnmeter.decode import decoder_for, operation_text
+from turnmeter.decode import decoder_for
+from turnmeter.shapes import operation_text
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATION = "UsageTimeseries"

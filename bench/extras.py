@@ -38,11 +38,12 @@ def decode_costs() -> list[tuple[str, float]]:
     from cf_analytics.usage_timeseries import UsageTimeseries
 
     import turnmeter.decode as decode
+    import turnmeter.shapes as shapes
     from turnmeter.documents import check_types, document_facts
     from turnmeter.rows import SeriesPoint
 
     body = body_for(DECODE_ROWS)
-    query = decode.operation_text("UsageTimeseries")
+    query = shapes.operation_text("UsageTimeseries")
     plan = document_facts(query, "UsageTimeseries").plan
     fields = ("dimensions.datetimeMinute", "sum.egressBytes")
     decoder = decode.decoder_for(query, "UsageTimeseries", SeriesPoint, fields)

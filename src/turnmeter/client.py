@@ -237,8 +237,9 @@ class TurnUsage:
         from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as Filter
         from cf_analytics.transport_base_client import dump_variables
 
-        from turnmeter.decode import decoder_for, operation_text
+        from turnmeter.decode import decoder_for
         from turnmeter.filters import filter_json
+        from turnmeter.shapes import operation_text
 
         query = operation_text(operation)
         filter_ = variables.get("filter")

@@ -14,31 +14,26 @@ where the facade only looked at the first (Cloudflare sends one account per acco
 Anything else raises :class:`~turnmeter.errors.MalformedResponse`
 naming the path, e.g. ``callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
 
-Leaf types and nullability come from the pruned schema, and operation texts from ``queries/``:
-nothing here restates the schema.
+Leaf types and nullability come from the pruned schema (:mod:`turnmeter.shapes`), and operation
+texts from ``queries/``: nothing here restates the schema.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, parse
-from graphql import GraphQLNonNull as NonNull
-from graphql import GraphQLScalarType as ScalarType
 
-from turnmeter.documents import TURN_FIELD, turn_schema
 from turnmeter.errors import MalformedResponse, QueryError
-from turnmeter.resources import queries_dir
 from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS
+from turnmeter.shapes import Shape, shape_of
 
 R = TypeVar("R")
 
@@ -51,93 +46,8 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    """One selected scalar under a group: its response path, Cloudflare scalar and nullability."""
-
-    path: tuple[str, ...]
-    scalar: str
-    nullable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """What one operation selects: the groups field's response key and every leaf under it."""
-
-    groups_key: str
-    leaves: tuple[Leaf, ...]
-
-
 class _Bad(Exception):
     """Raised inside compiled decoders; turned into a precise MalformedResponse by _explain."""
-
-
-@functools.cache
-def operation_text(name: str) -> str:
-    """The text of ``queries/<name>.graphql``, the same operation the generated client sends."""
-    return (queries_dir() / f"{name}.graphql").read_text(encoding="utf-8")
-
-
-@functools.cache
-def shape_of(query: str, operation: str) -> Shape:
-    """The leaves ``operation`` selects under ``viewer.accounts.callsTurnUsageAdaptiveGroups``."""
-    node = next(
-        (
-            d
-            for d in parse(query).definitions
-            if isinstance(d, OperationDefinitionNode) and d.name and d.name.value == operation
-        ),
-        None,
-    )
-    if node is None:
-        raise QueryError(f"no operation named {operation!r} in the query text")
-    viewer = _child(node.selection_set.selections, "viewer")
-    accounts = _child(_selections(viewer), "accounts")
-    groups = _child(_selections(accounts), TURN_FIELD)
-    schema_type = turn_schema().get_type("AccountCallsTurnUsageAdaptiveGroups")
-    assert isinstance(schema_type, GraphQLObjectType)
-    leaves = tuple(_leaves(_selections(groups), schema_type, ()))
-    return Shape(groups_key=_key(groups), leaves=leaves)
-
-
-def _selections(node: FieldNode) -> Sequence[Any]:
-    if node.selection_set is None:
-        raise QueryError(f"{node.name.value} selects no fields")
-    return node.selection_set.selections
-
-
-def _child(selections: Sequence[Any], name: str) -> FieldNode:
-    found = [s for s in selections if isinstance(s, FieldNode) and s.name.value == name]
-    if len(found) != 1:
-        raise QueryError(f"the fast path needs exactly one {name!r} field (no fragments)")
-    return found[0]
-
-
-def _key(node: FieldNode) -> str:
-    return node.alias.value if node.alias else node.name.value
-
-
-def _leaves(
-    selections: Sequence[Any], parent: GraphQLObjectType, prefix: tuple[str, ...]
-) -> list[Leaf]:
-    leaves: list[Leaf] = []
-    for selection in selections:
-        if not isinstance(selection, FieldNode):
-            raise QueryError("the fast path does not decode fragments")
-        field = parent.fields.get(selection.name.value)
-        if field is None:
-            raise QueryError(f"{selection.name.value!r} is not a field of {parent.name}")
-        path = (*prefix, _key(selection))
-        inner = field.type.of_type if isinstance(field.type, NonNull) else field.type
-        if isinstance(inner, ScalarType):
-            _checker(inner.name)  # refuse unknown scalars now, not per row
-            nullable = not isinstance(field.type, NonNull)
-            leaves.append(Leaf(path, inner.name, nullable))
-        elif isinstance(inner, GraphQLObjectType):
-            leaves.extend(_leaves(_selections(selection), inner, path))
-        else:
-            raise QueryError(f"the fast path does not decode lists or unions ({'.'.join(path)})")
-    return leaves
 
 
 # --- Compiling: one small function per (shape, row type, fields) ---------------------------

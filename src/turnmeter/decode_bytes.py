@@ -22,8 +22,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-from turnmeter.decode import Leaf, Shape, needs_python_check
+from turnmeter.decode import needs_python_check
 from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS
+from turnmeter.shapes import Leaf, Shape
 
 
 def envelope_decoder(shape: Shape) -> msgspec.json.Decoder[Any] | None:

@@ -20,10 +20,11 @@ from cf_analytics import (
     UsageTotal,
 )
 
-from turnmeter.decode import RowDecoder, decoder_for, operation_text
+from turnmeter.decode import RowDecoder, decoder_for
 from turnmeter.documents import check_types, document_facts
 from turnmeter.errors import MalformedResponse
 from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
+from turnmeter.shapes import operation_text
 
 
 @dataclass(frozen=True)
