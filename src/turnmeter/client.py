@@ -1,14 +1,17 @@
 """The facade: ``TurnUsage``, an async client for Cloudflare Realtime TURN usage.
 
-Only this layer imports the generated package. Each method composes the filter and ``orderBy``
-(:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`), runs one generated operation through
-the transport, and turns the validated result into small rows (:mod:`turnmeter.rows`).
+Only this layer imports the generated package. Each seed method composes the filter and
+``orderBy`` (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`) into the generated input model
+and enum, sends its operation from ``queries/`` through the transport, and has the answer decoded
+straight into small typed rows (:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()``
+goes through the generated client and its pydantic models; ``query()`` and ``stream()`` through
+the DSL (:mod:`turnmeter.query`).
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
@@ -347,24 +350,11 @@ def _variables(filter_: Any, limit: int, order_by: OrderByInput) -> dict[str, An
     return variables if values is None else {**variables, "orderBy": values}
 
 
-def _order(order_by: OrderByInput) -> dict[str, Any]:
-    values = order_by_values(order_by)
-    return {} if values is None else {"order_by": values}
-
-
 def _account(result: _HasAccounts) -> Any:
     viewer = result.viewer
     if viewer is None or not viewer.accounts:
         raise MalformedResponse("the response has no account (is the account tag right?)")
     return viewer.accounts[0]
-
-
-def _groups(result: _HasAccounts) -> Sequence[Any]:
-    groups: Sequence[Any] = _account(result).calls_turn_usage_adaptive_groups
-    for group in groups:
-        if group.sum is None or (hasattr(group, "dimensions") and group.dimensions is None):
-            raise MalformedResponse("a TURN usage row lacks its sum or dimensions")
-    return groups
 
 
 def _validation_summary(exc: pydantic.ValidationError) -> str:
