@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench            # the whole suite, about two minutes
     .venv/bin/python -m bench --quick    # fewer rounds, to check the harness
-    .venv/bin/python -m bench --extras   # also bench_codegen.py and bench_sandbox.py (slow)
+    .venv/bin/python -m bench --extras   # also the codegen, sandbox, windows and stream benches
 
 One server process answers every contender with the same prepared bytes; the contenders run
 interleaved in this process; the tables show medians and ratios to the floor (aiohttp +
@@ -220,7 +220,13 @@ def side_sections(url: str) -> list[str]:
 
 def extra_benches() -> list[str]:
     lines = []
-    for script, args in (("bench_codegen.py", ["--runs", "1"]), ("bench_sandbox.py", [])):
+    scripts = (
+        ("bench_codegen.py", ["--runs", "1"]),
+        ("bench_sandbox.py", []),
+        ("bench_windows.py", ["--runs", "1"]),
+        ("bench_stream_memory.py", []),
+    )
+    for script, args in scripts:
         argv = [sys.executable, str(ROOT / "bench" / script), *args]
         done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
         lines += ["", f"## {script} {' '.join(args)}", "", "```", done.stdout.strip(), "```"]
