@@ -18,6 +18,7 @@ from turnmeter.classify import classify_failure
 from turnmeter.documents import document_facts
 from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode, SQLiteStore
 from turnmeter.resources import queries_dir
+from turnmeter.sandbox import Fault
 
 SINCE = NOW - timedelta(days=1)
 
@@ -126,7 +127,8 @@ async def test_cache_answers_carry_their_age(stack: Stack) -> None:
 
 
 async def test_one_cancelled_caller_does_not_cancel_the_shared_request(stack: Stack) -> None:
-    stack.sandbox.faults.push(__import__("turnmeter.sandbox").sandbox.Fault.delay(0.1))
+    # Long enough that the cancellation lands while the request is still in flight.
+    stack.sandbox.faults.push(Fault.delay(0.5))
     async with stack.client() as turn:
         first = asyncio.create_task(turn.total(SINCE, NOW))
         second = asyncio.create_task(turn.total(SINCE, NOW))
