@@ -200,21 +200,16 @@ class Turnmeter(Contender):
 
     async def _bare(self, n: int, since: datetime, until: datetime) -> Any:
         # The fast path minus the pipeline (single-flight, cache, cap, budget, retry, spans):
-        # post + the fast decoder (msgspec from bytes; orjson + errors[] otherwise). The gap
-        # to the fast row is what the pipeline costs per request.
-        from cf_analytics.transport_base_client import dump_variables
-
-        from turnmeter.filters import compose_filter
+        # the facade's own variables + post + the fast decoder (msgspec from bytes; orjson +
+        # errors[] otherwise). The gap to the fast row is what the pipeline costs per request.
+        from turnmeter.filters import filter_variables
         from turnmeter.rows import SeriesPoint
         from turnmeter.transport import decode_response
 
-        variables = {"accountTag": ACCOUNT, "filter": compose_filter(since, until), "limit": n}
+        variables = {"accountTag": ACCOUNT, "filter": filter_variables(since, until), "limit": n}
         body = orjson.dumps(
-            {
-                "query": self.query,
-                "operationName": OPERATION,
-                "variables": dump_variables(variables),
-            }
+            {"query": self.query, "operationName": OPERATION, "variables": variables},
+            option=orjson.OPT_SORT_KEYS,
         )
         status, headers, raw = await self.turn.transport.post(body, OPERATION)
         fields = ("dimensions.datetimeMinute", "sum.egressBytes")

@@ -114,11 +114,12 @@ def requested_max_age() -> float | None:
     return _max_age.get()
 
 
-def note_freshness(freshness: Freshness) -> None:
+def note_freshness(age: float, cached: bool) -> None:
     """Record the age of one answer for the :func:`with_age` call in progress, if any."""
     ages = _ages.get()
     if ages is not None:
-        ages.append(freshness)
+        # Built only when someone asked: most calls run outside with_age.
+        ages.append(Freshness(age=age, cached=cached))
 
 
 async def with_age(awaitable: Awaitable[T], *, max_age: float | None = None) -> Answer[T]:

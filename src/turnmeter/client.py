@@ -1,9 +1,10 @@
 """The facade: ``TurnUsage``, an async client for Cloudflare Realtime TURN usage.
 
-Only this layer imports the generated package. Each seed method composes the filter and
-``orderBy`` (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`) into the generated input model
-and enum, sends its operation from ``queries/`` through the transport, and has the answer decoded
-straight into small typed rows (:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()``
+Only this layer imports the generated package. Each seed method checks its filter and
+``orderBy`` arguments and writes them as the JSON the generated input model and enum would dump
+to (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`), sends its operation from ``queries/``
+through the transport, and has the answer decoded straight into small typed rows
+(:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()``
 goes through the generated client and its pydantic models; ``query()`` and ``stream()`` through
 the DSL (:mod:`turnmeter.query`).
 """
@@ -22,7 +23,7 @@ from cf_analytics import Client as GeneratedClient
 
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
-from turnmeter.filters import FilterArgs, OtherFilterArgs, compose_filter
+from turnmeter.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.ordering import OrderByArg, order_by_values
 from turnmeter.ratelimit import RateBudget, RateLimiter
 from turnmeter.retry import RetryHook, RetryPolicy
@@ -137,7 +138,7 @@ class TurnUsage:
         """TURN keys by egress (largest first unless ``order_by`` says otherwise)."""
         return await self._fast_rows(
             "TopKeysByEgress",
-            _variables(compose_filter(since, until, **filters), limit, order_by),
+            _variables(filter_variables(since, until, **filters), limit, order_by),
             KeyUsage,
             ("dimensions.keyId", "sum.egressBytes"),
         )
@@ -154,7 +155,7 @@ class TurnUsage:
         """Custom identifiers (your customers) by egress, largest first by default."""
         return await self._fast_rows(
             "TopCustomIdentifiers",
-            _variables(compose_filter(since, until, **filters), limit, order_by),
+            _variables(filter_variables(since, until, **filters), limit, order_by),
             CustomerUsage,
             ("dimensions.customIdentifier", "sum.egressBytes"),
         )
@@ -172,7 +173,7 @@ class TurnUsage:
         """One custom identifier's egress, per TURN key."""
         if not isinstance(custom_identifier, str) or not custom_identifier:
             raise ConfigError("custom_identifier must be a non-empty string")
-        variables = _variables(compose_filter(since, until, **filters), limit, order_by)
+        variables = _variables(filter_variables(since, until, **filters), limit, order_by)
         variables["customIdentifier"] = custom_identifier
         return await self._fast_rows(
             "UsageForCustomIdentifier",
@@ -193,7 +194,7 @@ class TurnUsage:
         """Egress per minute, oldest first by default."""
         return await self._fast_rows(
             "UsageTimeseries",
-            _variables(compose_filter(since, until, **filters), limit, order_by),
+            _variables(filter_variables(since, until, **filters), limit, order_by),
             SeriesPoint,
             ("dimensions.datetimeMinute", "sum.egressBytes"),
         )
@@ -204,7 +205,7 @@ class TurnUsage:
         """Egress and ingress over the whole range (zero when there was no usage)."""
         rows = await self._fast_rows(
             "UsageTotal",
-            {"filter": compose_filter(since, until, **filters), "limit": 1},
+            {"filter": filter_variables(since, until, **filters), "limit": 1},
             UsageTotals,
             ("sum.egressBytes", "sum.ingressBytes"),
         )
@@ -237,20 +238,13 @@ class TurnUsage:
         # its groups checked and built straight into rows inside the transport's attempt (the
         # decoder is the one strict type walk). The generated client's method for the same
         # operation (pydantic models) is the slow path; tests/decode holds them equal.
-        from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as Filter
-        from cf_analytics.transport_base_client import dump_variables
-
-        from turnmeter.decode import decoder_for
-        from turnmeter.filters import filter_json
-        from turnmeter.shapes import operation_text
-
-        query = operation_text(operation)
-        filter_ = variables.get("filter")
-        if isinstance(filter_, Filter):
-            # The same JSON as dump_variables' model_dump, at a fraction of its cost.
-            variables = {**variables, "filter": filter_json(filter_)}
-        variables = dump_variables({"accountTag": self.settings.account_tag, **variables})
-        decoder = decoder_for(query, operation, row, fields)
+        plan = _FAST_PLANS.get((operation, row, fields))
+        if plan is None:
+            plan = _FAST_PLANS[operation, row, fields] = _fast_plan(operation, row, fields)
+        query, decoder = plan
+        # The seed methods pass JSON-ready variables (filters.filter_variables, _variables):
+        # what dump_variables would make of the generated models, without building them.
+        variables = {"accountTag": self.settings.account_tag, **variables}
         rows = await self.transport.execute(query, operation, variables, decoder=decoder)
         # A cached or shared answer is one list for every caller: each gets its own copy.
         return list(rows)
@@ -337,6 +331,19 @@ class TurnUsage:
         )
 
 
+#: (operation, row type, fields) -> (operation text, compiled decoder), built on first use.
+_FAST_PLANS: dict[tuple[str, type[Any], tuple[str, ...]], tuple[str, Any]] = {}
+
+
+def _fast_plan(operation: str, row: type[Any], fields: tuple[str, ...]) -> tuple[str, Any]:
+    # Imported here: the decoder stack (msgspec, graphql-core) stays out of `import turnmeter`.
+    from turnmeter.decode import decoder_for
+    from turnmeter.shapes import operation_text
+
+    query = operation_text(operation)
+    return query, decoder_for(query, operation, row, fields)
+
+
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
@@ -345,9 +352,12 @@ def _limit(limit: int) -> int:
 
 def _variables(filter_: Any, limit: int, order_by: OrderByInput) -> dict[str, Any]:
     # Without orderBy the operation's own default order applies (as in the generated client).
+    # Enums go as their values: _fast_rows sends these variables as they are.
     values = order_by_values(order_by)
     variables = {"filter": filter_, "limit": _limit(limit)}
-    return variables if values is None else {**variables, "orderBy": values}
+    if values is not None:
+        variables["orderBy"] = [value.value for value in values]
+    return variables
 
 
 def _account(result: _HasAccounts) -> Any:

@@ -35,7 +35,7 @@ from typing import Any, TypeVar, overload
 import aiohttp
 import orjson
 
-from turnmeter.cache import Freshness, TTLCache, note_freshness, requested_max_age
+from turnmeter.cache import TTLCache, note_freshness, requested_max_age
 from turnmeter.classify import classify_failure, parse_errors
 from turnmeter.documents import DocumentFacts, check_types, document_facts
 from turnmeter.errors import (
@@ -60,6 +60,11 @@ from turnmeter.singleflight import SingleFlight
 
 #: How much of an unreadable body an error message may quote.
 BODY_EXCERPT = 120
+#: Headers every request carries besides the credentials.
+BASE_HEADERS: Mapping[str, str] = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+}
 
 T = TypeVar("T")
 #: Turns a response's ``data`` (and the operation name, for messages) into the caller's value;
@@ -92,6 +97,9 @@ class AiohttpTransport:
         self._timeout = aiohttp.ClientTimeout(
             total=settings.timeout, sock_connect=settings.connect_timeout
         )
+        # The same for every request, so built once (not per request); _WireHeaders keeps the
+        # credentials out of reprs and logs, and nothing else reads them.
+        self._headers = _WireHeaders({**BASE_HEADERS, **settings.auth.headers()})
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
@@ -139,7 +147,7 @@ class AiohttpTransport:
         if self._cache is not None:
             hit = self._cache.get(key, requested_max_age())
             if hit is not None:
-                note_freshness(Freshness(age=hit[1], cached=True))
+                note_freshness(hit[1], True)
                 return hit[0]
         try:
             value, arrived = await self._flights.run(
@@ -153,7 +161,7 @@ class AiohttpTransport:
                     f"{operation_name or 'request'} was cancelled: the client closed"
                 ) from None
             raise
-        note_freshness(Freshness(age=max(0.0, time.monotonic() - arrived), cached=False))
+        note_freshness(max(0.0, time.monotonic() - arrived), False)
         return value
 
     async def _fetch(
@@ -238,12 +246,9 @@ class AiohttpTransport:
     ) -> tuple[int, Mapping[str, str], bytes]:
         """POST a prepared JSON body; return status, headers and the whole response body."""
         session = self._open_session()
-        # Built per request so the token lives only in the frozen settings' Secret.
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        headers.update(self._settings.auth.headers())
         try:
             async with session.post(
-                self._settings.endpoint, data=body, headers=headers, timeout=self._timeout
+                self._settings.endpoint, data=body, headers=self._headers, timeout=self._timeout
             ) as response:
                 # The headers stay readable after release (and look up case-insensitively).
                 return response.status, response.headers, await response.read()
@@ -280,6 +285,17 @@ class AiohttpTransport:
                 raise TransportError("the injected aiohttp session is closed")
             self._session = aiohttp.ClientSession()
         return self._session
+
+
+class _WireHeaders(dict[str, str]):
+    """Request headers, credentials included: a plain dict for aiohttp, redacted when shown."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} request headers, values hidden>"
+
+    __str__ = __repr__
 
 
 def _judge(
