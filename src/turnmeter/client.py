@@ -287,7 +287,7 @@ class TurnUsage:
         ``on_progress(windows_done, windows_total, rows)`` is called as pages arrive; ``clock``
         replaces the UTC wall clock (tests, fixed sandboxes).
         """
-        from turnmeter.query.runner import DEFAULT_WINDOW_CONCURRENCY, run_query, utc_now
+        from turnmeter.query.runner import run_query
 
         return await run_query(
             self,
@@ -295,9 +295,9 @@ class TurnUsage:
             since,
             until,
             clip=clip,
-            concurrency=DEFAULT_WINDOW_CONCURRENCY if concurrency is None else concurrency,
+            concurrency=concurrency,
             on_progress=on_progress,
-            clock=clock or utc_now,
+            clock=clock,
         )
 
     def stream(
@@ -317,7 +317,7 @@ class TurnUsage:
         ``maxDuration``) and no ``order_by``; ``limit`` stops after that many rows. At most
         ``concurrency`` windows are held at once. Errors surface on iteration.
         """
-        from turnmeter.query.runner import DEFAULT_WINDOW_CONCURRENCY, stream_query, utc_now
+        from turnmeter.query.runner import stream_query
 
         return stream_query(
             self,
@@ -325,9 +325,9 @@ class TurnUsage:
             since,
             until,
             clip=clip,
-            concurrency=DEFAULT_WINDOW_CONCURRENCY if concurrency is None else concurrency,
+            concurrency=concurrency,
             on_progress=on_progress,
-            clock=clock or utc_now,
+            clock=clock,
         )
 
 

@@ -176,20 +176,27 @@ def check_limits(query: Query, limits: DatasetLimits) -> None:
         )
 
 
-def _concurrency(value: int) -> int:
+def _concurrency(value: int | None) -> int:
+    if value is None:
+        return DEFAULT_WINDOW_CONCURRENCY
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"concurrency must be a positive integer, got {value!r}")
     return value
 
 
 async def _plan(
-    host: QueryHost, query: Query, since: datetime, until: datetime, clip: bool, clock: Clock
+    host: QueryHost,
+    query: Query,
+    since: datetime,
+    until: datetime,
+    clip: bool,
+    clock: Clock | None,
 ) -> tuple[DatasetLimits, WindowPlan]:
     if not isinstance(query, Query):
         raise QueryError(f"expected a turnmeter Query, got {type(query).__name__}")
     limits = await host.limits_cached()
     check_limits(query, limits)
-    start, end = bounded_range(since, until, limits, clock(), clip=clip)
+    start, end = bounded_range(since, until, limits, (clock or utc_now)(), clip=clip)
     return limits, plan_windows(query, start, end, limits)
 
 
@@ -224,9 +231,9 @@ async def run_query(
     until: datetime,
     *,
     clip: bool = False,
-    concurrency: int = DEFAULT_WINDOW_CONCURRENCY,
+    concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> list[QueryRow]:
     """Every row (or the first ``query.limit``) of ``query`` over ``[since, until)``."""
     concurrency = _concurrency(concurrency)
@@ -248,9 +255,9 @@ async def stream_query(
     until: datetime,
     *,
     clip: bool = False,
-    concurrency: int = DEFAULT_WINDOW_CONCURRENCY,
+    concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> AsyncIterator[QueryRow]:
     """Rows window by window in time order, holding at most ``concurrency`` windows."""
     concurrency = _concurrency(concurrency)
