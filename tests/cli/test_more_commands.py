@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import json
+import logging
 import os
 import re
 import signal
@@ -241,3 +242,27 @@ def test_relative_now_option(cli_env: str, capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     day = [r for r in ROWS if r.minute >= NOW - timedelta(days=1)]
     assert json.loads(out)[0]["egress_bytes"] == sum(r.egress_bytes for r in day)
+
+
+def test_export_per_customer_queries_agree_with_the_grouped_export(
+    cli_env: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="turnmeter.transport")
+
+    def requests_sent() -> int:
+        sent = [r for r in caplog.records if hasattr(r, "turnmeter_attempt")]
+        caplog.clear()
+        return len(sent)
+
+    code, grouped, _ = run(capsys, "export", "--sandbox", *RANGE, "--format=json")
+    assert code == 0
+    grouped_requests = requests_sent()
+    code, one_by_one, err = run(
+        capsys, "export", "--sandbox", *RANGE, "--format=json", "--per-customer"
+    )
+    assert code == 0, err
+    customers = {r.custom_identifier for r in ROWS}
+    assert requests_sent() == grouped_requests + len(customers)
+    # The sandbox does not sample, so both ways give the same numbers, row for row.
+    assert json.loads(one_by_one) == json.loads(grouped)
+    assert len(json.loads(grouped)) == len(customers)

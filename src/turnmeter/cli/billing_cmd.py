@@ -49,6 +49,12 @@ def register(subparsers: Any) -> None:
         "--format", choices=("csv", "json", "ndjson", "parquet", "table"), default="csv"
     )
     group.add_argument("-o", "--output", metavar="FILE", help="write to FILE (Parquet needs it)")
+    export.add_argument(
+        "--per-customer",
+        action="store_true",
+        help="ask for each customer's total in a query of its own, as Cloudflare advises for "
+        "billing (its data is sampled); costs one query per customer against the rate budget",
+    )
     export.set_defaults(handler=_run("export_report"), custom_identifier=None, chart=None)
 
 

@@ -53,6 +53,8 @@ async def run_query(
     now: datetime,
     query: Query,
     span: TimeRange,
+    *,
+    progress: bool = True,
 ) -> list[QueryRow]:
     """Run ``query`` with the command line's filters over ``span``, drawing progress."""
     where = condition_for(filters_from(args), getattr(args, "filter", None) or [], now)
@@ -64,7 +66,7 @@ async def run_query(
             order_by=query.order_by,
             limit=query.limit,
         )
-    with progress_bar(args.command) as on_progress:
+    with progress_bar(args.command, enabled=None if progress else False) as on_progress:
         return await turn.query(
             query, span.since, span.until, on_progress=on_progress, clock=lambda: now
         )
