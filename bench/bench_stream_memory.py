@@ -16,43 +16,17 @@ import asyncio
 import json
 import multiprocessing
 import resource
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.minute_sandbox import serve_minutes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_ROWS = 1_000_000
-
-
-def _serve(rows: int, port_queue: Any) -> None:
-    from turnmeter.sandbox import NodeLimits, Sandbox, SandboxConfig, UsageRow
-
-    since = NOW - timedelta(minutes=rows)
-    data = [
-        UsageRow(
-            minute=since + timedelta(minutes=i),
-            key_id="bench-key",
-            username="bench-user",
-            custom_identifier="bench-customer",
-            datacenter_city="Frankfurt",
-            datacenter_code="FRA",
-            datacenter_country="DE",
-            datacenter_region="EEUR",
-            egress_bytes=1_000_000 + (i * 7919) % 50_000_000,
-            ingress_bytes=10_000 + i % 977,
-            concurrent_connections=1 + i % 13,
-        )
-        for i in range(rows)
-    ]
-    limits = NodeLimits(not_older_than=(rows + 2 * 1440) * 60)
-
-    async def serve() -> None:
-        config = SandboxConfig(now=NOW, rows=data, rate_limit=None, limits=limits)
-        async with Sandbox(config) as sandbox:
-            port_queue.put((sandbox.url, sandbox.config.account_tag, sandbox.config.token))
-            await asyncio.Event().wait()
-
-    asyncio.run(serve())
 
 
 def _client(endpoint: tuple[str, str, str], rows: int, mode: str, out: Any) -> None:
@@ -92,7 +66,9 @@ def main() -> int:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    server = context.Process(target=_serve, args=(args.rows, queue), daemon=True)
+    server = context.Process(
+        target=serve_minutes, args=(NOW, args.rows, queue, (args.rows + 2 * 1440) * 60), daemon=True
+    )
     server.start()
     try:
         endpoint = queue.get(timeout=600)

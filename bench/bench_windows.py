@@ -20,8 +20,11 @@ import multiprocessing
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.minute_sandbox import serve_minutes
 from turnmeter import TurnUsage
 from turnmeter.query import Query
 from turnmeter.ratelimit import RateBudget
@@ -31,35 +34,6 @@ DAYS = 90
 SINCE = NOW - timedelta(days=DAYS)
 DEFAULT_RUNS = 3
 QUERY = Query(dimensions=["minute"], metrics=["egress_bytes"])
-
-
-def _serve(port_queue: Any) -> None:
-    from turnmeter.sandbox import Sandbox, SandboxConfig, UsageRow
-
-    rows = [
-        UsageRow(
-            minute=SINCE + timedelta(minutes=i),
-            key_id="bench-key",
-            username="bench-user",
-            custom_identifier="bench-customer",
-            datacenter_city="Frankfurt",
-            datacenter_code="FRA",
-            datacenter_country="DE",
-            datacenter_region="EEUR",
-            egress_bytes=1_000_000 + (i * 7919) % 50_000_000,
-            ingress_bytes=10_000 + i % 977,
-            concurrent_connections=1 + i % 13,
-        )
-        for i in range(DAYS * 24 * 60)
-    ]
-
-    async def serve() -> None:
-        config = SandboxConfig(now=NOW, rows=rows, rate_limit=None)
-        async with Sandbox(config) as sandbox:
-            port_queue.put((sandbox.url, sandbox.config.account_tag, sandbox.config.token))
-            await asyncio.Event().wait()
-
-    asyncio.run(serve())
 
 
 class Timed:
@@ -126,7 +100,9 @@ def main() -> int:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     port_queue = context.Queue()
-    server = context.Process(target=_serve, args=(port_queue,), daemon=True)
+    server = context.Process(
+        target=serve_minutes, args=(NOW, DAYS * 24 * 60, port_queue), daemon=True
+    )
     server.start()
     try:
         endpoint = port_queue.get(timeout=120)
