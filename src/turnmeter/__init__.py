@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    __version__: str
     from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
 
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
         SeriesPoint,
         UsageTotals,
     )
-
-__version__ = "0.1.0"
 
 _ERRORS = (
     "AuthError",
@@ -164,6 +163,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from turnmeter.version import package_version
+
+        globals()[name] = version = package_version()
+        return version
     try:
         module, attribute = _LAZY[name]
     except KeyError:

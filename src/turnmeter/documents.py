@@ -37,7 +37,7 @@ from graphql import (
 )
 
 from turnmeter.errors import MalformedResponse
-from turnmeter.resources import schema_file
+from turnmeter.resources import schema_text
 from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS, TIME_SCALARS
 
 TURN_FIELD = "callsTurnUsageAdaptiveGroups"
@@ -63,7 +63,7 @@ class DocumentFacts:
 @functools.cache
 def turn_schema() -> GraphQLSchema:
     """The pruned TURN schema, built once per process (about 60 ms)."""
-    return build_schema(schema_file().read_text(encoding="utf-8"))
+    return build_schema(schema_text())
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)

@@ -17,7 +17,7 @@ from graphql import GraphQLScalarType as ScalarType
 
 from turnmeter.documents import TURN_FIELD, turn_schema
 from turnmeter.errors import QueryError
-from turnmeter.resources import queries_dir
+from turnmeter.resources import query_text
 from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS, TIME_SCALARS
 
 #: Every scalar the decoders can check.
@@ -46,7 +46,7 @@ class Shape:
 @functools.cache
 def operation_text(name: str) -> str:
     """The text of ``queries/<name>.graphql``, the same operation the generated client sends."""
-    return (queries_dir() / f"{name}.graphql").read_text(encoding="utf-8")
+    return query_text(name)
 
 
 @functools.cache

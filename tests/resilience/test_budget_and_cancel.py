@@ -17,14 +17,14 @@ from turnmeter.cache import with_age
 from turnmeter.classify import classify_failure
 from turnmeter.documents import document_facts
 from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode, SQLiteStore
-from turnmeter.resources import queries_dir
+from turnmeter.resources import query_text
 from turnmeter.sandbox import Fault
 
 SINCE = NOW - timedelta(days=1)
 
 
 def operation(name: str) -> str:
-    return (queries_dir() / f"{name}.graphql").read_text()
+    return query_text(name)
 
 
 def test_cost_counts_dataset_nodes_not_the_limits_node() -> None:

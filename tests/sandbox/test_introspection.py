@@ -8,7 +8,7 @@ import aiohttp
 from graphql import build_client_schema, get_introspection_query, print_schema
 
 from tests.sandbox.conftest import SECRET, post
-from turnmeter.resources import schema_file
+from turnmeter.resources import schema_text
 from turnmeter.sandbox import Sandbox
 
 
@@ -16,7 +16,7 @@ def _same_sdl(introspected: dict[str, object]) -> None:
     served = print_schema(build_client_schema(introspected))  # type: ignore[arg-type]
     from graphql import build_schema
 
-    committed = print_schema(build_schema(schema_file().read_text()))
+    committed = print_schema(build_schema(schema_text()))
     assert served == committed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -11,7 +12,8 @@ import graphql
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DUMP = ROOT.parent / "shared" / "data" / "cloudflare-graphql-schema-2025-12-07.graphql"
+#: Cloudflare's full dump, committed inside the project (gzip; the tools read it transparently).
+DUMP = ROOT / "schema" / "dumps" / "cloudflare-graphql-schema-2025-12-07.graphql.gz"
 COMMITTED_SCHEMA = ROOT / "schema" / "cloudflare-turn.graphql"
 #: What generate needs from a project: config, inputs, the two included source files, output.
 PROJECT_INPUTS = ("pyproject.toml", "schema", "queries", "generated", "src/turnmeter/codegen")
@@ -20,11 +22,13 @@ PROJECT_INPUTS = ("pyproject.toml", "schema", "queries", "generated", "src/turnm
 @pytest.fixture(scope="session")
 def dump_text() -> str:
     """Cloudflare's full SDL dump (2.8 MB), read once."""
-    return DUMP.read_text(encoding="utf-8")
+    return gzip.decompress(DUMP.read_bytes()).decode("utf-8")
 
 
 @pytest.fixture(scope="session")
-def dump_json(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dump_json(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, dump_text: str
+) -> Path:
     """The dump as introspection JSON, built once with graphql-core (an independent path).
 
     Building it needs a full graphql-core parse (~3 s), so it is cached across sessions in
@@ -36,7 +40,7 @@ def dump_json(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     cached = Path(directory) / f"dump-{key}.json"
     if not cached.is_file():
         schema = graphql.build_ast_schema(
-            graphql.parse(DUMP.read_text(encoding="utf-8"), no_location=True), assume_valid=True
+            graphql.parse(dump_text, no_location=True), assume_valid=True
         )
         body = json.dumps({"data": graphql.introspection_from_schema(schema)})
         scratch = tmp_path_factory.mktemp("json") / cached.name

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from turnmeter.cli.exit_codes import ExitCode, exit_code_for
+from turnmeter.version import package_version
 
 #: Modules that add subcommands; each defines ``register(subparsers)``.
 COMMAND_MODULES = (
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: turnmeter demo",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

@@ -17,7 +17,7 @@ from graphql import GraphQLSchema, build_schema, print_ast, validate
 
 from turnmeter.errors import QueryError
 from turnmeter.query.catalog import FieldSpec
-from turnmeter.resources import schema_file
+from turnmeter.resources import schema_text
 
 #: The operation name every DSL query is sent under.
 OPERATION_NAME = "TurnUsageQuery"
@@ -28,7 +28,7 @@ DOCUMENT_CACHE_SIZE = 256
 @functools.cache
 def turn_schema() -> GraphQLSchema:
     """The pruned TURN schema, parsed once per process."""
-    return build_schema(schema_file().read_text(encoding="utf-8"))
+    return build_schema(schema_text())
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)

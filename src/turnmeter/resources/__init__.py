@@ -1,13 +1,17 @@
-"""Where turnmeter's data files are: the pruned schema and the ``.graphql`` operations.
+"""turnmeter's data files: the pruned schema and the ``.graphql`` operations, read as text.
 
-In a source checkout (the editable install) they are the project's top-level ``schema/`` and
-``queries/``; a built wheel carries the same files as ``turnmeter.resources.schema`` and
-``turnmeter.resources.queries``.
+In a source checkout they are the project's top-level ``schema/`` and ``queries/`` (so an edit
+there is seen at once, before any reinstall); a built wheel carries the same files inside this
+package (``turnmeter/resources/schema``, ``turnmeter/resources/queries``), read through
+:mod:`importlib.resources` so that they work from a zip too. Callers get text, never a path:
+an installed package need not live on a file system.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 SCHEMA_FILE_NAME = "cloudflare-turn.graphql"
@@ -16,30 +20,27 @@ PROVENANCE_FILE_NAME = "provenance.json"
 _CHECKOUT_ROOT = Path(__file__).resolve().parents[3]
 
 
+@functools.cache
 def project_root() -> Path | None:
     """The source checkout this package runs from, or None when installed from a wheel."""
-    if (_CHECKOUT_ROOT / "pyproject.toml").is_file() and (_CHECKOUT_ROOT / "queries").is_dir():
+    marker = _CHECKOUT_ROOT / "queries"
+    if (_CHECKOUT_ROOT / "pyproject.toml").is_file() and marker.is_dir():
         return _CHECKOUT_ROOT
     return None
 
 
-def schema_dir() -> Path:
-    """The directory holding the pruned schema and its provenance."""
-    return _data_dir("schema")
-
-
-def queries_dir() -> Path:
-    """The directory holding one ``.graphql`` operation per file."""
-    return _data_dir("queries")
-
-
-def schema_file() -> Path:
+def schema_text() -> str:
     """The pruned TURN schema SDL the project is built against."""
-    return schema_dir() / SCHEMA_FILE_NAME
+    return _data_dir("schema").joinpath(SCHEMA_FILE_NAME).read_text(encoding="utf-8")
 
 
-def _data_dir(name: str) -> Path:
+def query_text(operation: str) -> str:
+    """The text of ``queries/<operation>.graphql``."""
+    return _data_dir("queries").joinpath(f"{operation}.graphql").read_text(encoding="utf-8")
+
+
+def _data_dir(name: str) -> Traversable:
     root = project_root()
     if root is not None:
         return root / name
-    return Path(str(importlib.resources.files(f"turnmeter.resources.{name}")))
+    return importlib.resources.files(__name__).joinpath(name)

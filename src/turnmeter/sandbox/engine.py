@@ -36,7 +36,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import should_include_node
 
-from turnmeter.resources import schema_file
+from turnmeter.resources import schema_text
 from turnmeter.sandbox import refusals
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
@@ -63,7 +63,7 @@ def sandbox_schema() -> GraphQLSchema:
     """The committed pruned schema with Cloudflare's scalar functions installed (built once)."""
     from turnmeter.sandbox.scalars import install_scalars
 
-    schema = build_schema(schema_file().read_text(encoding="utf-8"))
+    schema = build_schema(schema_text())
     install_scalars(schema)
     return schema
 

@@ -6,6 +6,7 @@ whichever format or source it came from. The provenance file records where it ca
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -19,9 +20,12 @@ from graphql import GraphQLSchema
 from turnmeter.errors import SchemaError
 from turnmeter.resources import PROVENANCE_FILE_NAME, SCHEMA_FILE_NAME
 from turnmeter.schema_tools.prune import is_introspection, prune_text, render
+from turnmeter.version import package_version
 
 FORMAT_SDL = "sdl"
 FORMAT_INTROSPECTION = "introspection-json"
+#: The first two bytes of every gzip stream (RFC 1952).
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +51,20 @@ class PruneResult:
 
 
 def read_schema_input(path: Path | str) -> tuple[str, str]:
-    """The text of a schema file and the sha256 of its bytes."""
+    """The text of a schema file (``.gz`` read transparently) and the sha256 of its bytes.
+
+    For a compressed file the digest is that of the uncompressed text, so a dump keeps one
+    identity however it is stored.
+    """
     try:
         data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SchemaError(f"cannot read schema input {path}: {exc.strerror}") from exc
+        if data[:2] == GZIP_MAGIC:
+            data = gzip.decompress(data)
+    except OSError as exc:  # gzip.BadGzipFile is an OSError too
+        reason = exc.strerror or str(exc)
+        raise SchemaError(f"cannot read schema input {path}: {reason}") from exc
+    except EOFError as exc:
+        raise SchemaError(f"cannot read schema input {path}: truncated gzip data") from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -75,7 +88,7 @@ def prune_source(text: str, *, source: str, sha256: str | None = None) -> PruneR
         retrieved_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         sha256=digest,
         schema_sha256=hashlib.sha256(sdl.encode("utf-8")).hexdigest(),
-        turnmeter_version=_version(),
+        turnmeter_version=package_version(),
     )
     return PruneResult(sdl=sdl, provenance=provenance)
 
@@ -119,25 +132,17 @@ def public_url(url: str) -> str:
 
 
 def _display(path: Path, project_root: Path) -> str:
-    # Relative to the project (e.g. ../shared/data/x.graphql) keeps the committed provenance
-    # free of one machine's directory layout; anything further away is named by file only.
+    # Relative to the project (e.g. schema/dumps/x.graphql.gz) keeps the committed provenance
+    # free of one machine's directory layout; anything outside the project is named by file
+    # only, so the committed provenance never points outside the repository.
     try:
         relative = os.path.relpath(path.resolve(), project_root)
     except ValueError:
         return path.name
-    return path.name if relative.startswith(("../..", "..\\..")) else relative
+    return path.name if Path(relative).parts[:1] == ("..",) else relative
 
 
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8", newline="\n")
     temporary.replace(path)
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("turnmeter")
-    except PackageNotFoundError:
-        return "0+unknown"
