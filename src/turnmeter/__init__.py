@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     __version__: str
-    from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
     from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
     from turnmeter.cache import Answer, with_age
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
         TurnmeterError,
         UnreadableBody,
     )
+    from turnmeter.generated import OrderBy
     from turnmeter.pricing import Pricing
     from turnmeter.query import Condition, F, Query, QueryRow
     from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode
@@ -85,7 +84,7 @@ _ROWS = (
 
 #: Public name -> (module, attribute in that module).
 _LAZY: dict[str, tuple[str, str]] = {
-    "OrderBy": ("cf_analytics", "AccountCallsTurnUsageAdaptiveGroupsOrderBy"),
+    "OrderBy": ("turnmeter.generated", "OrderBy"),
     "BearerToken": ("turnmeter.auth", "BearerToken"),
     "GlobalApiKey": ("turnmeter.auth", "GlobalApiKey"),
     "Secret": ("turnmeter.auth", "Secret"),

@@ -1,12 +1,12 @@
 """The facade: ``TurnUsage``, an async client for Cloudflare Realtime TURN usage.
 
-Only this layer imports the generated package. Each seed method checks its filter and
-``orderBy`` arguments and writes them as the JSON the generated input model and enum would dump
-to (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`), sends its operation from ``queries/``
-through the transport, and has the answer decoded straight into small typed rows
-(:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()``
-goes through the generated client and its pydantic models; ``query()`` and ``stream()`` through
-the DSL (:mod:`turnmeter.query`).
+The generated package is reached through :mod:`turnmeter.generated`, the one door. Each seed
+method checks its filter and ``orderBy`` arguments and writes them as the JSON the generated
+input model and enum would dump to (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`), sends
+its operation from ``queries/`` through the transport, and has the answer decoded straight into
+small typed rows (:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()`` goes through the
+generated client and its pydantic models; ``query()`` and ``stream()`` through the DSL
+(:mod:`turnmeter.query`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any, Protocol, Self, TypeVar, Unpack
 
 import aiohttp
 import pydantic
-from cf_analytics import Client as GeneratedClient
 
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
 from turnmeter.filters import FilterArgs, OtherFilterArgs, filter_variables
+from turnmeter.generated import GeneratedClient
 from turnmeter.ordering import OrderByArg, order_by_values
 from turnmeter.ratelimit import RateBudget, RateLimiter
 from turnmeter.retry import RetryHook, RetryPolicy

@@ -32,7 +32,13 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from turnmeter.errors import MalformedResponse, QueryError
-from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS
+from turnmeter.scalars import (
+    BOOL_SCALARS,
+    FLOAT_SCALARS,
+    INT_RANGES,
+    TEXT_SCALARS,
+    needs_python_check,
+)
 from turnmeter.shapes import Shape, shape_of
 
 R = TypeVar("R")
@@ -235,18 +241,6 @@ def _source(
     values = [f"v{by_path[name]}" for name in wanted]
     lines.extend(f"        {line}" for line in _build(row_type, values))
     return "\n".join(lines) + "\n"
-
-
-def needs_python_check(scalar: str) -> bool:
-    """Leaves msgspec cannot check as strictly as :func:`_checker`: times, dates, big bounds.
-
-    msgspec's RFC 3339 parser also takes ``t``/``z``/space separators, ``+0100`` and more than
-    six fractional digits, and its integer bounds stop at int64.
-    """
-    bounds = INT_RANGES.get(scalar)
-    if bounds is not None:
-        return bounds[0] < -(2**63) or bounds[1] > 2**63 - 1
-    return scalar in ("Time", "Date")
 
 
 def _memoised(shape: Shape) -> set[int]:

@@ -11,7 +11,7 @@ msgspec is a fast *accepting* path, never a judge: any body it refuses (and any 
 value. For that to change nothing, msgspec must accept a subset of what the dict walk accepts,
 with the same values. Where its rules are looser (RFC 3339 times, integer bounds past int64),
 the leaf is decoded as a plain value and the dict walk's own check runs on it
-(:func:`turnmeter.decode.needs_python_check`).
+(:func:`turnmeter.scalars.needs_python_check`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from turnmeter.decode import needs_python_check
-from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS
+from turnmeter.scalars import (
+    BOOL_SCALARS,
+    FLOAT_SCALARS,
+    INT_RANGES,
+    TEXT_SCALARS,
+    needs_python_check,
+)
 from turnmeter.shapes import Leaf, Shape
 
 

@@ -10,9 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
-
 from turnmeter.errors import ConfigError
+from turnmeter.generated import FilterInput
 
 #: Filter field that bounds time: usage is bucketed by minute, and a bucket belongs to the range
 #: when its start lies in [since, until).

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-
 from turnmeter.errors import ConfigError
+from turnmeter.generated import OrderBy
 
 OrderByArg = OrderBy | str
 

@@ -26,3 +26,15 @@ TEXT_SCALARS = frozenset({"string", "bytes", "String", "ID"})
 TIME_SCALARS = frozenset({"Time", "Date"})
 FLOAT_SCALARS = frozenset({"float32", "float64", "Float"})
 BOOL_SCALARS = frozenset({"bool", "Boolean"})
+
+
+def needs_python_check(scalar: str) -> bool:
+    """Leaves msgspec cannot check as strictly as turnmeter's own: times, dates, big bounds.
+
+    msgspec's RFC 3339 parser also takes ``t``/``z``/space separators, ``+0100`` and more than
+    six fractional digits, and its integer bounds stop at int64.
+    """
+    bounds = INT_RANGES.get(scalar)
+    if bounds is not None:
+        return bounds[0] < -(2**63) or bounds[1] > 2**63 - 1
+    return scalar in TIME_SCALARS

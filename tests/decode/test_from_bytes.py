@@ -18,10 +18,11 @@ from tests.decode.oracle import CASES, Case, group_for, response
 from tests.decode.test_parity_property import mutated
 from tests.usage_data import NOW, START
 from turnmeter import AuthError, TurnUsage
-from turnmeter.decode import decoder_for, needs_python_check
+from turnmeter.decode import decoder_for
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder as dsl_decoder
 from turnmeter.sandbox import Fault, Sandbox
+from turnmeter.scalars import needs_python_check
 from turnmeter.transport import decode_response
 
 SERIES = CASES["UsageTimeseries"]

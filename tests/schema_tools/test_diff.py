@@ -192,3 +192,13 @@ def test_cli_usage_errors_exit_2(
         new.write_text(content, encoding="utf-8")
     assert main(["schema", "diff", str(COMMITTED_SCHEMA), str(new)]) == 2
     assert "turnmeter schema diff:" in capsys.readouterr().err
+
+
+def test_diff_verdicts_are_the_documented_exit_codes() -> None:
+    from turnmeter.cli.exit_codes import ExitCode
+    from turnmeter.schema_tools.report import DiffVerdict
+
+    assert DiffVerdict.NO_IMPACT == ExitCode.OK
+    assert DiffVerdict.BREAKING == ExitCode.FAILURE
+    assert DiffVerdict.GENERATED_CODE_CHANGES == ExitCode.CHANGED
+    assert [v.word for v in DiffVerdict] == ["no-impact", "breaking", "generated-code-changes"]

@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-
 from turnmeter.errors import ConfigError, QueryError
+from turnmeter.generated import OrderBy
 from turnmeter.ordering import to_order_by
 from turnmeter.query.catalog import BY_NAME, DIMENSIONS, METRICS, FieldSpec, lookup
 from turnmeter.query.conditions import Condition

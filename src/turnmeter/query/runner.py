@@ -20,12 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-from cf_analytics.transport_base_client import dump_variables
-
 from turnmeter.decode import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
+from turnmeter.generated import FilterInput, OrderBy, dump_variables
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
 from turnmeter.query.model import Query

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
-from turnmeter.cli.exit_codes import ExitCode
+
+class DiffVerdict(enum.IntEnum):
+    """What a schema change means for our operations; its value is ``schema diff``'s exit code.
+
+    The codes are the diff's own contract with CI (0 nothing to do, 1 breaking, 3 regenerate),
+    so they live with the report; the CLI returns them as they are.
+    """
+
+    NO_IMPACT = 0
+    BREAKING = 1
+    GENERATED_CODE_CHANGES = 3
+
+    @property
+    def word(self) -> str:
+        """The verdict as one word, as ``--json`` writes it."""
+        return self.name.lower().replace("_", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +83,18 @@ class DiffReport:
     elsewhere: tuple[SchemaChange, ...] = ()
 
     @property
-    def exit_code(self) -> ExitCode:
+    def exit_code(self) -> DiffVerdict:
         """1 breaking for our operations, 3 generated code changes, 0 no impact."""
         if self.breaking or not all(op.valid for op in self.operations):
-            return ExitCode.FAILURE
+            return DiffVerdict.BREAKING
         if self.codegen:
-            return ExitCode.CHANGED
-        return ExitCode.OK
+            return DiffVerdict.GENERATED_CODE_CHANGES
+        return DiffVerdict.NO_IMPACT
 
     @property
     def verdict(self) -> str:
         """One word for the exit code."""
-        return {
-            ExitCode.FAILURE: "breaking",
-            ExitCode.CHANGED: "generated-code-changes",
-            ExitCode.OK: "no-impact",
-        }[self.exit_code]
+        return self.exit_code.word
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``schema diff --json``)."""
