@@ -13,22 +13,16 @@ import functools
 from typing import Any
 
 from gql.dsl import DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
-from graphql import GraphQLSchema, build_schema, print_ast, validate
+from graphql import print_ast, validate
 
+from turnmeter.documents import turn_schema
 from turnmeter.errors import QueryError
 from turnmeter.query.catalog import FieldSpec
-from turnmeter.resources import schema_text
 
 #: The operation name every DSL query is sent under.
 OPERATION_NAME = "TurnUsageQuery"
 #: Distinct shapes whose compiled text is kept (each is a few hundred bytes).
 DOCUMENT_CACHE_SIZE = 256
-
-
-@functools.cache
-def turn_schema() -> GraphQLSchema:
-    """The pruned TURN schema, parsed once per process."""
-    return build_schema(schema_text())
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
