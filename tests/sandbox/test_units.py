@@ -12,7 +12,7 @@ from turnmeter.sandbox.faults import parse_fault_spec
 from turnmeter.sandbox.limits import filter_bounds
 from turnmeter.sandbox.refusals import format_duration
 from turnmeter.sandbox.scalars import parse_date, parse_time, serialize_date, serialize_time
-from turnmeter.sandbox.sql import like_to_glob
+from turnmeter.sandbox.sql import like_matches, like_to_glob
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,23 @@ def test_cloudflare_durations(seconds: float, text: str) -> None:
 )
 def test_like_to_glob(like: str, glob: str) -> None:
     assert like_to_glob(like) == glob
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matched"),
+    [
+        ("abc\x00zzz", "abc", False),
+        ("abc\x00zzz", "abc\x00zzz", True),
+        ("a%\x00", "ab\x00", True),
+        ("_\x00", "\x00\x00", True),
+        ("50\\%", "50%", True),
+        ("50\\%", "500", False),
+        ("Tango", "tango", False),
+        ("x\\", "x\\", True),
+    ],
+)
+def test_like_matches_every_character(pattern: str, value: str, matched: bool) -> None:
+    assert like_matches(value, pattern) is matched
 
 
 def test_time_scalar_round_trip() -> None:

@@ -8,6 +8,8 @@ selection order), and ``limit`` becomes LIMIT. Values always travel as SQL param
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,6 +19,8 @@ from turnmeter.sandbox.refusals import Refusal
 
 TABLE = "usage"
 DAY = 86400
+#: The SQL function (registered by the store) that answers LIKE patterns holding a NUL.
+LIKE_FUNCTION = "turnmeter_like"
 
 #: dimension field -> (SQL expression over the columns, kind). ``m`` is the epoch minute.
 DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -110,6 +114,28 @@ def like_to_glob(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            out.append(re.escape(next(chars, "\\")))
+        elif char in "%_":
+            out.append(".*" if char == "%" else ".")
+        else:
+            out.append(re.escape(char))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def like_matches(value: str | None, pattern: str | None) -> bool:
+    """SQL LIKE as :func:`like_to_glob` reads it, in Python: every character, NUL included,
+    is compared (the :data:`LIKE_FUNCTION` SQLite calls)."""
+    if value is None or pattern is None:
+        return False
+    return _like_regex(pattern).fullmatch(value) is not None
+
+
 def sql_value(kind: str, value: Any) -> Any:
     """A filter value as the SQL parameter its column is compared with."""
     if kind == "time":
@@ -148,8 +174,13 @@ def _condition(key: str, value: Any, params: list[Any]) -> str:
         negation = "NOT " if operator == "notin" else ""
         return f"{expression} {negation}IN ({', '.join('?' * len(value))})"
     if operator in ("like", "notlike"):
-        params.append(like_to_glob(value))
         negation = "NOT " if operator == "notlike" else ""
+        if "\x00" in value:
+            # SQLite reads a GLOB pattern as a C string, so it would end at the NUL and
+            # "abc\x00zzz" would match "abc"; the Python matcher compares the NUL itself.
+            params.append(value)
+            return f"{negation}{LIKE_FUNCTION}({expression}, ?)"
+        params.append(like_to_glob(value))
         return f"{expression} {negation}GLOB ?"
     raise Refusal(f'unknown field "{key}"')
 

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from turnmeter.sandbox.model import UsageRow, epoch_minute, from_epoch
-from turnmeter.sandbox.sql import TABLE, GroupQuery, build_sql, decode_rows
+from turnmeter.sandbox.sql import (
+    LIKE_FUNCTION,
+    TABLE,
+    GroupQuery,
+    build_sql,
+    decode_rows,
+    like_matches,
+)
 
 #: (epoch minute, key id, username, custom id, city, code, country, region, egress, ingress, cc)
 RowTuple = tuple[int, str, str, str, str, str, str, str, int, int, int]
@@ -84,6 +91,7 @@ class UsageStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
         self._lock = threading.Lock()
+        connection.create_function(LIKE_FUNCTION, 2, like_matches, deterministic=True)
 
     @classmethod
     def create(cls, rows: Iterable[RowTuple], path: Path | None = None) -> UsageStore:
