@@ -138,11 +138,12 @@ async def test_control_api_scripts_faults_from_outside(
 ) -> None:
     control = sandbox.url.replace("/graphql", "/__sandbox/faults")
     script = {"faults": [{"kind": "status", "status": 429}, {"kind": "html"}]}
-    async with http.post(control, json=script) as response:
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    async with http.post(control, json=script, headers=headers) as response:
         listed = await response.json()
     assert [f["kind"] for f in listed["pending"]] == ["status", "html"]
     assert (await _raw(http, sandbox))[0] == 429
-    async with http.delete(control) as response:
+    async with http.delete(control, headers=headers) as response:
         assert (await response.json())["pending"] == []
     await _fine(http, sandbox)
 
@@ -151,7 +152,8 @@ async def test_control_api_rejects_unknown_kind(
     http: aiohttp.ClientSession, sandbox: Sandbox
 ) -> None:
     control = sandbox.url.replace("/graphql", "/__sandbox/faults")
-    async with http.post(control, json={"kind": "meteor"}) as response:
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    async with http.post(control, json={"kind": "meteor"}, headers=headers) as response:
         assert response.status == 400
     assert len(sandbox.faults) == 0
 

@@ -49,6 +49,8 @@ async def test_settings_answer_from_node_limits(
     assert settings["notOlderThan"] == 92 * 86400
     assert settings["maxNumberOfFields"] == 30
     assert settings["enabled"] is True
-    assert "dimensions.customIdentifier" in settings["availableFields"]
-    assert "sum.egressBytes" in settings["availableFields"]
-    assert "avg.concurrentConnectionsHour" in settings["availableFields"]
+    # Cloudflare joins a nested field to its parent with "_" ("sum_requests" in its docs)
+    assert "dimensions_customIdentifier" in settings["availableFields"]
+    assert "sum_egressBytes" in settings["availableFields"]
+    assert "avg_concurrentConnectionsHour" in settings["availableFields"]
+    assert not [name for name in settings["availableFields"] if "." in name]

@@ -1,22 +1,33 @@
-"""The sandbox's aiohttp application: ``/graphql`` (POST and GET) and the ``/__sandbox`` API."""
+"""The sandbox's aiohttp application: ``/graphql`` (POST and GET) and the ``/__sandbox`` API.
+
+Every answer is Cloudflare-shaped JSON, aiohttp's own refusals included (an unknown path, a wrong
+method, a body over MAX_BODY_BYTES): the ``json_errors`` middleware reshapes them. Only faults
+that are scripted to break the shape (``html``, ``not_json``, a custom ``body``) break it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from turnmeter.sandbox import refusals
-from turnmeter.sandbox.engine import Engine, Reply
+from turnmeter.sandbox.control import read_script
+from turnmeter.sandbox.engine import Engine
 from turnmeter.sandbox.faults import Fault, FaultQueue
+from turnmeter.sandbox.guards import MAX_BODY_BYTES
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
+from turnmeter.sandbox.replies import Reply, error_reply, http_error_reply, json_response
 from turnmeter.sandbox.store import UsageStore
+
+log = logging.getLogger("turnmeter.sandbox")
 
 GRAPHQL_PATH = "/graphql"
 CONTROL_PREFIX = "/__sandbox"
@@ -46,35 +57,9 @@ class SandboxState:
 STATE_KEY = web.AppKey("turnmeter_sandbox_state", SandboxState)
 
 
-def _json_response(reply: Reply) -> web.Response:
-    return web.Response(
-        status=reply.status,
-        body=json.dumps(reply.body).encode(),
-        content_type="application/json",
-        headers={"cf-ray": f"{reply.ray_id}-SJC"},
-    )
-
-
-async def _read_payload(request: web.Request) -> dict[str, Any] | None:
-    if request.method == "GET":
-        payload: dict[str, Any] = dict(request.query)
-        try:
-            if isinstance(payload.get("variables"), str):
-                payload["variables"] = json.loads(payload["variables"])
-        except ValueError:
-            return None
-        return payload
-    try:
-        body = json.loads(await request.read())
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 async def _answer(state: SandboxState, request: web.Request) -> Reply:
-    payload = await _read_payload(request)
-    if payload is None:
-        return state.engine.error_reply(refusals.QUERY_CONTAINS_ERROR, 400)
+    # The raw body goes to the engine, which decodes it (bounded) off the event loop.
+    payload = dict(request.query) if request.method == "GET" else await request.read()
     return await state.engine.run(
         payload,
         authorization=request.headers.get("Authorization"),
@@ -112,7 +97,7 @@ def _status_body(state: SandboxState, fault: Fault) -> web.Response:
     )
     reply = state.engine.error_reply(message, fault.http_status)
     reply.status = fault.http_status  # a scripted status is sent as scripted, in either mode
-    return _json_response(reply)
+    return json_response(reply)
 
 
 async def _apply_fault(
@@ -140,7 +125,7 @@ async def _apply_fault(
         if fault.code is not None:
             reply.body["errors"][0]["extensions"]["code"] = fault.code
         reply.status = fault.http_status
-        return _json_response(reply)
+        return json_response(reply)
     return _status_body(state, fault)
 
 
@@ -154,21 +139,31 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
         faulty = await _apply_fault(state, request, fault)
         if faulty is not None:
             return faulty
-    return _json_response(await _answer(state, request))
+    return json_response(await _answer(state, request))
+
+
+def _unauthorized(request: web.Request) -> web.Response | None:
+    """The 401 for a control request without the sandbox token (the one ``/graphql`` takes)."""
+    engine = request.app[STATE_KEY].engine
+    if engine.authorized(request.headers.get("Authorization")):
+        return None
+    return json_response(error_reply(refusals.UNAUTHORIZED, 401))
 
 
 async def faults_handler(request: web.Request) -> web.Response:
     """``GET`` lists, ``POST`` queues (``{"faults": [...], "latency": s}``), ``DELETE`` clears."""
+    refused = _unauthorized(request)
+    if refused is not None:
+        return refused
     queue = request.app[STATE_KEY].faults
     if request.method == "POST":
         try:
-            data = json.loads(await request.read() or b"{}")
-            items = data.get("faults", []) if "faults" in data or "latency" in data else [data]
-            queue.push(*(Fault.from_json(item) for item in items))
-            if "latency" in data:
-                queue.latency = float(data["latency"])
-        except (ValueError, TypeError, AttributeError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
+            script = read_script(await request.read())
+        except ValueError as exc:
+            return json_response(http_error_reply(400, str(exc), code="bad_control"))
+        queue.push(*script.faults)
+        if script.latency is not None:
+            queue.latency = script.latency
     elif request.method == "DELETE":
         queue.clear()
     pending = [fault.to_json() for fault in queue.pending()]
@@ -177,6 +172,9 @@ async def faults_handler(request: web.Request) -> web.Response:
 
 async def budget_handler(request: web.Request) -> web.Response:
     """``POST /__sandbox/budget/reset`` refills the rate budget; ``GET`` shows it."""
+    refused = _unauthorized(request)
+    if refused is not None:
+        return refused
     budget = request.app[STATE_KEY].engine.budget
     if request.method == "POST":
         budget.reset()
@@ -184,16 +182,35 @@ async def budget_handler(request: web.Request) -> web.Response:
 
 
 async def health_handler(request: web.Request) -> web.Response:
-    """``GET /__sandbox/health``: the row count and the sandbox clock."""
+    """``GET /__sandbox/health``: the row count and the sandbox clock (no token: it is a probe)."""
     state = request.app[STATE_KEY]
     rows = await asyncio.to_thread(state.store.count)
     now = state.config.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
     return web.json_response({"ok": True, "rows": rows, "now": now})
 
 
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """aiohttp's own refusals (404, 405, 413, ...) and any crash, as Cloudflare-shaped JSON."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = (exc.text or "").removeprefix(f"{exc.status}: ") or exc.reason
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return json_response(http_error_reply(exc.status, message), allow)
+    except Exception:
+        # RecursionError included: a bug must still answer in the shape clients parse
+        log.exception("sandbox request failed")
+        return json_response(http_error_reply(500, refusals.INTERNAL))
+
+
 def create_app(state: SandboxState) -> web.Application:
     """The aiohttp application serving ``state``."""
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[STATE_KEY] = state
     app.router.add_route("POST", GRAPHQL_PATH, graphql_handler)
     app.router.add_route("GET", GRAPHQL_PATH, graphql_handler)

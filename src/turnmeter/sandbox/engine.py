@@ -8,15 +8,12 @@ own examples.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
-import inspect
 import logging
 import re
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -30,19 +27,19 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     build_schema,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
 from graphql.execution.collect_fields import should_include_node
 
 from turnmeter.resources import schema_text
-from turnmeter.sandbox import refusals
+from turnmeter.sandbox import guards, refusals
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
 from turnmeter.sandbox.refusals import Refusal
+from turnmeter.sandbox.replies import Reply, error_reply
 from turnmeter.sandbox.resolvers import TURN_FIELD, RequestScope, root_value
-from turnmeter.sandbox.scalars import TIME_FORMAT
 from turnmeter.sandbox.store import UsageStore
 
 log = logging.getLogger("turnmeter.sandbox")
@@ -66,15 +63,6 @@ def sandbox_schema() -> GraphQLSchema:
     schema = build_schema(schema_text())
     install_scalars(schema)
     return schema
-
-
-@dataclass
-class Reply:
-    """An HTTP answer: status and JSON body (plus the ray id for the ``cf-ray`` header)."""
-
-    status: int
-    body: dict[str, Any]
-    ray_id: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
 def cloudflare_message(message: str) -> str:
@@ -146,17 +134,8 @@ class Engine:
     def error_reply(
         self, message: str, status: int, *, code: str | None = None, path: Any = None
     ) -> Reply:
-        """A Cloudflare-shaped failure."""
-        reply = Reply(self._status(status), {})
-        extensions: dict[str, Any] = {"timestamp": self._timestamp(), "ray_id": reply.ray_id}
-        if code is not None:
-            extensions["code"] = code
-        error = {"message": message, "path": path, "extensions": extensions}
-        reply.body = {"data": None, "errors": [error]}
-        return reply
-
-    def _timestamp(self) -> str:
-        return datetime.now(UTC).strftime(TIME_FORMAT)
+        """A Cloudflare-shaped failure, with the status this sandbox's error mode sends."""
+        return error_reply(message, self._status(status), code=code, path=path)
 
     def authorized(self, authorization: str | None) -> bool:
         """Whether an ``Authorization`` header carries the sandbox's Bearer token."""
@@ -167,12 +146,36 @@ class Engine:
 
     async def run(
         self,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, Any] | bytes,
         *,
         authorization: str | None,
         account_based: bool = False,
     ) -> Reply:
-        """Answer one GraphQL request body."""
+        """Answer one GraphQL request: a POST body, or GET's parameters.
+
+        Decoding, parsing, validation and execution run in a worker thread, so that a large
+        request never stalls the event loop (and the health probe) while it is being answered.
+        """
+        return await asyncio.to_thread(
+            self.run_sync, payload, authorization=authorization, account_based=account_based
+        )
+
+    def run_sync(
+        self,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        authorization: str | None,
+        account_based: bool = False,
+    ) -> Reply:
+        """:meth:`run` in the calling thread."""
+        try:
+            return self._answer(read_payload(payload), authorization, account_based)
+        except Refusal as refusal:
+            return self.error_reply(refusal.message, refusal.status, code=refusal.code)
+
+    def _answer(
+        self, payload: Mapping[str, Any], authorization: str | None, account_based: bool
+    ) -> Reply:
         if not self.authorized(authorization):
             return self.error_reply(refusals.UNAUTHORIZED, 401)
         query = payload.get("query")
@@ -180,9 +183,13 @@ class Engine:
         operation_name = payload.get("operationName") or None
         if not isinstance(query, str) or not isinstance(variables, dict):
             return self.error_reply(refusals.QUERY_CONTAINS_ERROR, 400)
+        guards.check_query(query)
+        guards.check_variables(variables)
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=guards.MAX_QUERY_TOKENS)
         except GraphQLError as exc:
+            if f"more than {guards.MAX_QUERY_TOKENS} tokens" in exc.message:
+                raise refusals.too_many_tokens(guards.MAX_QUERY_TOKENS) from None
             return self.error_reply(exc.message, 400)
         problems = validate(self.schema, document)
         if problems:
@@ -194,15 +201,13 @@ class Engine:
         scope = RequestScope(
             self.config, self.store, self.config.clock().timestamp(), cost, self.budget.remaining()
         )
-        result = execute(
+        result = execute_sync(
             self.schema,
             document,
             root_value=root_value(scope),
             variable_values=variables,
             operation_name=operation_name,
         )
-        if inspect.isawaitable(result):
-            result = await result
         if result.errors:
             return self._execution_failure(result.errors[0])
         return Reply(200, {"data": result.data, "errors": None})
@@ -218,3 +223,16 @@ class Engine:
             return self.error_reply(cloudflare_message(error.message), 400, path=error.path)
         log.error("sandbox resolver failed", exc_info=original)
         return self.error_reply(refusals.INTERNAL, 500, path=error.path)
+
+
+def read_payload(payload: Mapping[str, Any] | bytes) -> Mapping[str, Any]:
+    """The request object of a POST body, or GET's parameters with ``variables`` decoded."""
+    if isinstance(payload, bytes):
+        body = guards.read_json(payload)
+        if not isinstance(body, dict):
+            raise Refusal(refusals.QUERY_CONTAINS_ERROR)
+        return body
+    decoded = dict(payload)
+    if isinstance(decoded.get("variables"), str):
+        decoded["variables"] = guards.read_json(decoded["variables"])
+    return decoded

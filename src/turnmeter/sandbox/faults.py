@@ -7,6 +7,7 @@ through the control API (``POST /__sandbox/faults``) so another process can scri
 from __future__ import annotations
 
 import collections
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -16,6 +17,34 @@ FaultKind = Literal["status", "reset", "truncated", "html", "not_json", "delay",
 FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
 
 DEFAULT_HTML_STATUS = 502
+#: The longest ``delay`` fault and ``latency``, in seconds: longer than any client timeout a
+#: test would set, short enough that a typo (``600`` for ``0.6``) does not hang a run for long.
+MAX_DELAY = 60.0
+#: Scripted statuses: a final HTTP answer that carries a body (no 1xx, 204, 205 or 304).
+MIN_STATUS, MAX_STATUS = 200, 599
+_BODILESS = frozenset((204, 205, 304))
+_FIELDS = {"kind", "status", "http_status", "body", "message", "code", "seconds"}
+
+
+def check_seconds(name: str, value: object) -> float:
+    """``value`` as a delay in seconds: a finite number in ``[0, MAX_DELAY]``, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f'"{name}" must be a number of seconds, not {value!r}')
+    # NaN compares false with everything, so it must be caught before the range check
+    if not math.isfinite(value) or not 0 <= value <= MAX_DELAY:
+        raise ValueError(f'"{name}" must be between 0 and {MAX_DELAY:g} seconds, not {value!r}')
+    return float(value)
+
+
+def _check_status(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f'"status" must be an integer HTTP status, not {value!r}')
+    if not MIN_STATUS <= value <= MAX_STATUS or value in _BODILESS:
+        raise ValueError(
+            f'"status" must be an HTTP status from {MIN_STATUS} to {MAX_STATUS} that carries '
+            f"a body, not {value}"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -28,6 +57,16 @@ class Fault:
     message: str | None = None
     code: str | None = None
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f'"kind" must be one of {", ".join(FAULT_KINDS)}, not {self.kind!r}')
+        _check_status(self.http_status)
+        check_seconds("seconds", self.seconds)
+        for name in ("body", "message", "code"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f'"{name}" must be a string, not {value!r}')
 
     @classmethod
     def status(cls, status: int, body: str | None = None) -> Fault:
@@ -70,14 +109,21 @@ class Fault:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
-        """A fault from its JSON form; ``status`` is accepted for ``http_status``."""
+        """A fault from its JSON form; ``status`` is accepted for ``http_status``.
+
+        Raises ValueError naming the first bad field: a typo'd key is an error, not a default.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f'"faults" must hold fault objects, not {data!r}')
+        unknown = sorted(set(data) - _FIELDS)
+        if unknown:
+            raise ValueError(f'"{unknown[0]}" is not a fault field; expected {sorted(_FIELDS)}')
         kind = data.get("kind")
         if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
-        known = {"http_status", "body", "message", "code", "seconds"}
-        fields = {k: v for k, v in data.items() if k in known}
+            raise ValueError(f'"kind" must be one of {", ".join(FAULT_KINDS)}, not {kind!r}')
+        fields = {k: v for k, v in data.items() if k in _FIELDS - {"kind", "status"}}
         if "status" in data:
-            fields["http_status"] = int(data["status"])
+            fields["http_status"] = data["status"]
         default_status = DEFAULT_HTML_STATUS if kind == "html" else 200
         fields.setdefault("http_status", default_status)
         return cls(kind, **fields)
@@ -109,7 +155,17 @@ class FaultQueue:
     def __init__(self) -> None:
         self._pending: collections.deque[Fault] = collections.deque()
         self._lock = threading.Lock()
-        self.latency: float = 0.0
+        self._latency = 0.0
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every ``/graphql`` request (0 to MAX_DELAY)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        # validated here, for every caller: a NaN latency made every request hang
+        self._latency = check_seconds("latency", seconds)
 
     def push(self, *faults: Fault) -> None:
         """Queue faults; the next requests consume them in order."""
@@ -125,7 +181,7 @@ class FaultQueue:
         """Drop every pending fault and the latency."""
         with self._lock:
             self._pending.clear()
-            self.latency = 0.0
+            self._latency = 0.0
 
     def pending(self) -> list[Fault]:
         """The faults still queued, next first."""

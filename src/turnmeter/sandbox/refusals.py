@@ -74,3 +74,29 @@ def not_enabled(account_tag: str) -> Refusal:
         status=403,
         code="authz",
     )
+
+
+# The sandbox's own bounds (guards.py). Cloudflare does not document its wording or codes for
+# these, so the codes name the bound; every one is a 400 like any other query Cloudflare rejects.
+
+
+def too_deep(max_depth: int) -> Refusal:
+    """The body, its variables or the query text nest deeper than ``max_depth``."""
+    return Refusal(f"request is nested deeper than {max_depth} levels", code="too_deep")
+
+
+def too_large(what: str, size: int, limit: int, unit: str) -> Refusal:
+    """The body or the query text is longer than ``limit``."""
+    return Refusal(
+        f"{what} is {size:,} {unit} long, more than the limit of {limit:,}", code="too_large"
+    )
+
+
+def too_many_items(limit: int) -> Refusal:
+    """The variables hold more list items than ``limit`` in all."""
+    return Refusal(f"variables hold more than {limit:,} list items in all", code="too_complex")
+
+
+def too_many_tokens(limit: int) -> Refusal:
+    """The query text has more lexical tokens than ``limit``."""
+    return Refusal(f"query has more than {limit:,} tokens", code="too_complex")

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.web_request import BaseRequest
 
 from turnmeter.sandbox.app import GRAPHQL_PATH, SandboxState, create_app
 from turnmeter.sandbox.faults import FaultQueue
 from turnmeter.sandbox.loaders import TABULAR_SUFFIXES, read_rows
 from turnmeter.sandbox.model import SandboxConfig, UsageRow
+from turnmeter.sandbox.replies import http_error_reply, json_response
 from turnmeter.sandbox.store import UsageStore, row_tuple
 from turnmeter.sandbox.synthetic import TrafficSpec, generate
 
@@ -89,6 +92,63 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     return app
 
 
+class _JsonErrorHandler(web.RequestHandler):
+    """aiohttp's per-connection protocol, answering requests it cannot parse (a request line
+    over 8190 bytes, bytes that are not HTTP) with Cloudflare-shaped JSON, not text/plain.
+
+    Such requests never reach the application, so no middleware sees them.
+    """
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's own version logs the error and refuses if an answer has already started
+        plain = super().handle_error(request, status, exc, message)
+        text = message if status != 500 and message else plain.reason or "Internal server error"
+        response = json_response(http_error_reply(status, text))
+        response.force_close()  # as aiohttp does: the connection's state is unknown
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class SandboxRunner(web.AppRunner):
+    """An AppRunner whose connections answer even unparseable requests with JSON."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _JsonErrorServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=asyncio.get_running_loop(),
+            **server._kwargs,
+        )
+
+
+def run_app(app: web.Application, *, host: str = DEFAULT_HOST, port: int = 8787) -> None:
+    """Serve ``app`` until interrupted (``web.run_app`` with the sandbox's JSON protocol errors)."""
+
+    async def serve() -> None:
+        runner = SandboxRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            await asyncio.Event().wait()  # until Ctrl-C cancels the task
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
 class Sandbox:
     """A Cloudflare-faithful TURN analytics server on loopback, in the current event loop.
 
@@ -128,7 +188,7 @@ class Sandbox:
         self._state.faults = self.faults
         self.app = create_app(self._state)
         # access logs off: tests and the demo share the terminal with this server
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = SandboxRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
