@@ -1,4 +1,4 @@
-"""``python -m bench``: the whole benchmark suite (see bench/run.py)."""
+"""``python -m bench [--quick] [--extras] [--write]``: the suite, printed (see bench/run.py)."""
 
 import sys
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -133,7 +134,7 @@ def _with_values(query: GroupQuery) -> GroupQuery:
     return GroupQuery(query.dimensions, query.sums, query.avgs, parsed, query.order_by, query.limit)
 
 
-def main() -> None:
+def main() -> int:
     """Build the data set, run the queries, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
@@ -175,7 +176,8 @@ def main() -> None:
             f"{name:<22} {_seconds(sql[name]):>7} {_seconds(http[name]):>7}"
             f"  {http_s / sql_s:>8.2f}  {verdict}"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.minute_sandbox import serve_minutes
+from bench.minute_sandbox import ChildFailed, receive, serve_minutes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_ROWS = 1_000_000
+SERVER_START_SECONDS = 600
+CLIENT_SECONDS = 1800
 
 
 def _client(endpoint: tuple[str, str, str], rows: int, mode: str, out: Any) -> None:
@@ -71,22 +73,25 @@ def main() -> int:
     )
     server.start()
     try:
-        endpoint = queue.get(timeout=600)
+        endpoint = receive(queue, server, SERVER_START_SECONDS, "the sandbox process")
         results = []
         for mode in ("stream", "query"):
             client = context.Process(target=_client, args=(endpoint, args.rows, mode, queue))
             client.start()
-            results.append(queue.get(timeout=1800))
+            results.append(receive(queue, client, CLIENT_SECONDS, f"the {mode}() client"))
             client.join()
         print(json.dumps(results, indent=2))
         stream, held = results
         if stream["egress"] != held["egress"] or stream["rows"] != args.rows:
-            print("MISMATCH: stream and query disagree")
+            print("bench_stream_memory: stream and query disagree", file=sys.stderr)
             return 1
         print(
             f"{args.rows:,} rows: stream peak {stream['peak_mb']} MB in {stream['seconds']} s; "
             f"query (all rows held) peak {held['peak_mb']} MB in {held['seconds']} s"
         )
+    except ChildFailed as exc:
+        print(f"bench_stream_memory: {exc}", file=sys.stderr)
+        return 1
     finally:
         server.terminate()
         server.join()

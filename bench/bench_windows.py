@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.minute_sandbox import serve_minutes
+from bench.minute_sandbox import ChildFailed, receive, serve_minutes
 from turnmeter import TurnUsage
 from turnmeter.query import Query
 from turnmeter.ratelimit import RateBudget
@@ -33,6 +33,7 @@ NOW = datetime(2025, 12, 1, tzinfo=UTC)
 DAYS = 90
 SINCE = NOW - timedelta(days=DAYS)
 DEFAULT_RUNS = 3
+SERVER_START_SECONDS = 120
 QUERY = Query(dimensions=["minute"], metrics=["egress_bytes"])
 
 
@@ -105,9 +106,12 @@ def main() -> int:
     )
     server.start()
     try:
-        endpoint = port_queue.get(timeout=120)
+        endpoint = receive(port_queue, server, SERVER_START_SECONDS, "the sandbox process")
         print(f"{DAYS}-day minute series, one key, sandbox defaults (31-day windows, pages of 10k)")
         asyncio.run(main_async(endpoint, args.runs))
+    except ChildFailed as exc:
+        print(f"bench_windows: {exc}", file=sys.stderr)
+        return 1
     finally:
         server.terminate()
         server.join()

@@ -1,4 +1,8 @@
-"""The benchmark's side measurements: decode-only costs, import time, memory of a long series."""
+"""The benchmark's side measurements: decode-only costs, import time, memory of a long series.
+
+A helper process that fails raises :class:`StepFailed` naming the command and the end of its
+stderr, so that ``python -m bench`` can report it and go on with the other benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,22 @@ ROOT = Path(__file__).resolve().parents[1]
 DECODE_ROWS = 10_000
 DECODE_RUNS = 15
 IMPORT_RUNS = 9
+#: How many trailing stderr lines of a failed helper process to keep.
+STDERR_TAIL = 8
+
+
+class StepFailed(Exception):
+    """A helper process of a side measurement exited non-zero."""
+
+
+def _run(argv: list[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines()[-STDERR_TAIL:]
+        tail = "".join(f"\n    {line}" for line in lines)
+        command = " ".join([Path(argv[0]).name, *argv[1:]])
+        raise StepFailed(f"`{command}` exited {done.returncode}{tail}")
+    return done.stdout
 
 
 def _per_row(fn: Callable[[], Any], rows: int = DECODE_ROWS, runs: int = DECODE_RUNS) -> float:
@@ -155,7 +175,7 @@ def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
+        _run(argv)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
 
@@ -179,5 +199,4 @@ def memory(url: str, rows: int, page: int, hold: bool = False) -> dict[str, Any]
     """Peak RSS of a fresh process pulling ``rows`` rows through ``timeseries`` in pages."""
     argv = [sys.executable, "-m", "bench.memory", url, str(rows), str(page)]
     argv += ["--hold"] if hold else []
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(out)  # type: ignore[no-any-return]
+    return json.loads(_run(argv))  # type: ignore[no-any-return]

@@ -7,8 +7,17 @@ server's SQL and JSON do not share the measured client's core or memory.
 from __future__ import annotations
 
 import asyncio
+import queue
+import time
 from datetime import datetime, timedelta
 from typing import Any
+
+#: How often :func:`receive` checks that the process it waits on is still alive.
+POLL_SECONDS = 0.5
+
+
+class ChildFailed(Exception):
+    """A benchmark's helper process died or went silent before it answered."""
 
 
 def minute_rows(until: datetime, count: int) -> list[Any]:
@@ -50,3 +59,21 @@ def serve_minutes(until: datetime, count: int, port_queue: Any, not_older_than: 
             await asyncio.Event().wait()
 
     asyncio.run(serve())
+
+
+def receive(channel: Any, process: Any, timeout: float, what: str) -> Any:
+    """The next item on ``channel``; raises :class:`ChildFailed` as soon as ``process`` (a
+    ``multiprocessing.Process``) dies without answering, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return channel.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            pass
+        if not process.is_alive():
+            try:  # it may have answered just before exiting
+                return channel.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                raise ChildFailed(f"{what} exited ({process.exitcode}) without answering") from None
+        if time.monotonic() > deadline:
+            raise ChildFailed(f"{what} did not answer within {timeout:.0f} s")

@@ -1,12 +1,16 @@
-"""Run every benchmark in one process and write ``bench/RESULTS.md``.
+"""Run every benchmark in one process and print the results as Markdown on stdout.
 
-    .venv/bin/python -m bench            # the whole suite, about two minutes
-    .venv/bin/python -m bench --quick    # fewer rounds, to check the harness
-    .venv/bin/python -m bench --extras   # also the codegen, sandbox, windows and stream benches
+    .venv/bin/python -m bench                   # the whole suite, about two minutes
+    .venv/bin/python -m bench --quick           # fewer rounds, smaller data: a harness check
+    .venv/bin/python -m bench --extras          # also codegen, sandbox, windows, stream benches
+    .venv/bin/python -m bench --extras --write  # and save the Markdown as bench/RESULTS.md
 
-One server process answers every contender with the same prepared bytes; the contenders run
-interleaved in this process; the tables show medians and ratios to the floor (aiohttp +
-``json.loads``) measured in the same run. Nothing here is a test: no number is asserted.
+Nothing is written to the tree unless ``--write`` is given (it combines with ``--quick`` and
+``--extras``). One server process answers every contender with the same prepared bytes; the
+contenders run interleaved in this process; the tables show medians and ratios to the floor
+(aiohttp + ``json.loads``) measured in the same run. Nothing here is a test: no number is
+asserted. A side or extra benchmark that fails or cannot find its input is named on stderr, its
+section says so, the others still run, and the exit status is 1 (and ``--write`` writes nothing).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import extras
@@ -36,6 +40,15 @@ PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (7, 40)}
 BURST_ROUNDS = 5
 PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
 PACKAGES += ("ariadne-codegen", "msgspec")
+#: The extra benches (bench/<script>): arguments for a full run, and for --quick.
+EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
+    ("bench_codegen.py", ["--runs", "1"], ["--runs", "1"]),
+    ("bench_sandbox.py", [], ["--customers", "200", "--repeat", "3"]),
+    ("bench_windows.py", ["--runs", "1"], ["--runs", "1"]),
+    ("bench_stream_memory.py", [], ["--rows", "100000"]),
+)
+#: How many trailing stderr lines of a failed extra bench to show.
+STDERR_TAIL = 8
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -195,7 +208,7 @@ def header(argv: Sequence[str]) -> list[str]:
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {cpu}, {_cpus()} CPUs, {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}; {versions}",
-        f"- command: `python -m bench {' '.join(argv)}`".replace("bench ` ", "bench`"),
+        f"- command: `{' '.join(['python -m bench', *(a for a in argv if a != '--write')])}`",
         "",
     ]
 
@@ -206,15 +219,33 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
-def side_sections(url: str) -> list[str]:
-    lines = ["## Decoding alone (10,000 rows, fresh body each run, no HTTP)", ""]
-    lines += ["| step | per row |", "|---|---:|"]
-    lines += [f"| {name} | {us:.2f} us |" for name, us in extras.decode_costs()]
-    lines += ["", "## Start-up (fresh interpreter, median wall time)", ""]
-    lines += ["| command | time |", "|---|---:|"]
-    lines += [f"| `{name}` | {ms:.0f} ms |" for name, ms in extras.import_times()]
-    lines += ["", f"## Memory: {MEMORY_ROWS:,} rows in pages of {MEMORY_PAGE:,}", ""]
-    lines += ["| mode | rows | peak RSS after page 1 | peak RSS at the end | time |"]
+def failed(failures: list[str], bench: str, why: str) -> list[str]:
+    """Record and announce a bench that gave no numbers; the lines its section shows instead."""
+    failures.append(bench)
+    print(f"bench: {bench} FAILED: {why}", file=sys.stderr)
+    return [f"**Not measured**: `{bench}` failed ({why.splitlines()[0]}); see stderr."]
+
+
+def guarded(failures: list[str], bench: str, section: Callable[[], list[str]]) -> list[str]:
+    """``section()``, or a failure note if it raises: one bench failing does not stop the rest."""
+    try:
+        return section()
+    except Exception as exc:
+        return failed(failures, bench, f"{type(exc).__name__}: {exc}")
+
+
+def decode_section() -> list[str]:
+    lines = ["| step | per row |", "|---|---:|"]
+    return lines + [f"| {name} | {us:.2f} us |" for name, us in extras.decode_costs()]
+
+
+def startup_section() -> list[str]:
+    lines = ["| command | time |", "|---|---:|"]
+    return lines + [f"| `{name}` | {ms:.0f} ms |" for name, ms in extras.import_times()]
+
+
+def memory_section(url: str) -> list[str]:
+    lines = ["| mode | rows | peak RSS after page 1 | peak RSS at the end | time |"]
     lines += ["|---|---:|---:|---:|---:|"]
     for mode, hold in (("folded page by page", False), ("all rows kept in a list", True)):
         m = extras.memory(url, MEMORY_ROWS, MEMORY_PAGE, hold)
@@ -225,22 +256,38 @@ def side_sections(url: str) -> list[str]:
     return lines
 
 
-def extra_benches() -> list[str]:
-    lines = []
-    scripts = (
-        ("bench_codegen.py", ["--runs", "1"]),
-        ("bench_sandbox.py", []),
-        ("bench_windows.py", ["--runs", "1"]),
-        ("bench_stream_memory.py", []),
-    )
-    for script, args in scripts:
-        argv = [sys.executable, str(ROOT / "bench" / script), *args]
-        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
-        lines += ["", f"## {script} {' '.join(args)}", "", "```", done.stdout.strip(), "```"]
+def side_sections(url: str, failures: list[str]) -> list[str]:
+    lines = ["## Decoding alone (10,000 rows, fresh body each run, no HTTP)", ""]
+    lines += guarded(failures, "extras.decode_costs", decode_section)
+    lines += ["", "## Start-up (fresh interpreter, median wall time)", ""]
+    lines += guarded(failures, "extras.import_times", startup_section)
+    lines += ["", f"## Memory: {MEMORY_ROWS:,} rows in pages of {MEMORY_PAGE:,}", ""]
+    lines += guarded(failures, "extras.memory", lambda: memory_section(url))
     return lines
 
 
-async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> str:
+def extra_benches(quick: bool, failures: list[str]) -> list[str]:
+    lines = []
+    for script, full, brief in EXTRAS:
+        args = brief if quick else full
+        label = " ".join([script, *args])
+        print(f"{label} ...", file=sys.stderr)
+        argv = [sys.executable, str(ROOT / "bench" / script), *args]
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+        out = done.stdout.strip()
+        lines += ["", f"## {label}", "", *(["```", out, "```"] if out else [])]
+        if done.returncode:
+            tail = done.stderr.strip().splitlines()[-STDERR_TAIL:] or ["(no stderr)"]
+            why = f"exit status {done.returncode}" + "".join(f"\n    {line}" for line in tail)
+            lines += ["", *failed(failures, script, why)] if out else failed(failures, script, why)
+        elif not out:
+            lines += failed(failures, script, "exited 0 but printed nothing")
+    return lines
+
+
+async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> tuple[str, list[str]]:
+    """The results as Markdown, and the names of the benches that failed."""
+    failures: list[str] = []
     server, url = start_server()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -257,26 +304,40 @@ async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> str:
         print("decode, start-up and memory ...", file=sys.stderr)
         lines = [*header(argv), "## Typed rows over loopback HTTP (medians of interleaved rounds)"]
         lines += ["", *main_table(names, results), "", "## Goals (issue 8)", ""]
-        lines += [*goals_table(names, results), "", NOTES, ANALYSIS, *side_sections(url)]
+        lines += [*goals_table(names, results), "", NOTES, ANALYSIS]
+        lines += side_sections(url, failures)
         if extras_too:
-            lines += extra_benches()
-        return "\n".join(lines) + "\n"
+            lines += extra_benches(quick, failures)
+        return "\n".join(lines) + "\n", failures
     finally:
         server.kill()
         server.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the suite, print the Markdown and (unless told not to) save it."""
+    """Parse arguments, run the suite, print the Markdown; save it only with ``--write``.
+
+    Returns 1 when any bench failed (and then writes nothing), else 0."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (harness check)")
-    parser.add_argument("--extras", action="store_true", help="also codegen and sandbox benches")
-    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
+    parser.add_argument(
+        "--extras", action="store_true", help="also the codegen, sandbox, windows, stream benches"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help=f"save the results as bench/{RESULTS.name}"
+    )
     args = parser.parse_args(argv)
-    text = asyncio.run(run(sys.argv[1:] if argv is None else argv, args.quick, args.extras))
+    argv = sys.argv[1:] if argv is None else argv
+    text, failures = asyncio.run(run(argv, args.quick, args.extras))
     print(text)
-    if not args.no_write:
+    if failures:
+        print(f"bench: {len(failures)} failed: {', '.join(failures)}", file=sys.stderr)
+        if args.write:
+            print(f"bench: bench/{RESULTS.name} not written", file=sys.stderr)
+        return 1
+    if args.write:
         RESULTS.write_text(text, encoding="utf-8")
+        print(f"bench: wrote bench/{RESULTS.name}", file=sys.stderr)
     return 0
 
 
