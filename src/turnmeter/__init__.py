@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         SchemaError,
         ServerError,
         TransportError,
+        TruncatedResult,
         TurnmeterError,
         UnreadableBody,
     )
@@ -70,6 +71,7 @@ _ERRORS = (
     "SchemaError",
     "ServerError",
     "TransportError",
+    "TruncatedResult",
     "TurnmeterError",
     "UnreadableBody",
 )
@@ -151,6 +153,7 @@ __all__ = [
     "SeriesPoint",
     "ServerError",
     "TransportError",
+    "TruncatedResult",
     "TurnUsage",
     "TurnmeterError",
     "UnknownUsage",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Awaitable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
 
@@ -24,6 +24,8 @@ from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
 from turnmeter.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.generated import GeneratedClient
+from turnmeter.listing import PER_KEY, SERIES, Listing, collect
+from turnmeter.node_limits import dataset_limits
 from turnmeter.ordering import OrderByArg, order_by_values
 from turnmeter.ratelimit import RateBudget, RateLimiter
 from turnmeter.retry import RetryHook, RetryPolicy
@@ -46,8 +48,6 @@ if typing.TYPE_CHECKING:
 
 #: Rows a top-N method returns unless told otherwise.
 DEFAULT_TOP_LIMIT = 10
-#: Rows a listing (per-key usage, series) returns unless told otherwise: Cloudflare's usual page.
-DEFAULT_PAGE_LIMIT = 10_000
 
 T = TypeVar("T")
 OrderByInput = OrderByArg | Iterable[OrderByArg] | None
@@ -166,38 +166,42 @@ class TurnUsage:
         since: datetime,
         until: datetime,
         *,
-        limit: int = DEFAULT_PAGE_LIMIT,
+        limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[OtherFilterArgs],
     ) -> list[CustomerKeyUsage]:
-        """One custom identifier's egress, per TURN key."""
+        """One custom identifier's egress, per TURN key (by key id unless ``order_by`` says).
+
+        Without ``limit`` every key comes back, paged past Cloudflare's 10,000-row page. With
+        ``limit``, :class:`~turnmeter.errors.TruncatedResult` (holding the first ``limit``
+        rows) says when more keys exist; the answer is never silently cut.
+        """
         if not isinstance(custom_identifier, str) or not custom_identifier:
             raise ConfigError("custom_identifier must be a non-empty string")
-        variables = _variables(filter_variables(since, until, **filters), limit, order_by)
-        variables["customIdentifier"] = custom_identifier
-        return await self._fast_rows(
-            "UsageForCustomIdentifier",
-            variables,
-            CustomerKeyUsage,
-            ("dimensions.customIdentifier", "dimensions.keyId", "sum.egressBytes"),
-        )
+        variables = {
+            "filter": filter_variables(since, until, **filters),
+            "customIdentifier": custom_identifier,
+        }
+        return await self._listing(PER_KEY, variables, CustomerKeyUsage, limit, order_by)
 
     async def timeseries(
         self,
         since: datetime,
         until: datetime,
         *,
-        limit: int = DEFAULT_PAGE_LIMIT,
+        limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
     ) -> list[SeriesPoint]:
-        """Egress per minute, oldest first by default."""
-        return await self._fast_rows(
-            "UsageTimeseries",
-            _variables(filter_variables(since, until, **filters), limit, order_by),
-            SeriesPoint,
-            ("dimensions.datetimeMinute", "sum.egressBytes"),
-        )
+        """Egress per minute, oldest first unless ``order_by`` says otherwise.
+
+        Without ``limit`` every minute of the range comes back, paged by keyset past
+        Cloudflare's 10,000-row page (a week of minutes is more than one page). With ``limit``,
+        at most that many rows, and :class:`~turnmeter.errors.TruncatedResult` (holding the
+        first ``limit`` rows in the order asked) when more exist: never a silent cut.
+        """
+        variables = {"filter": filter_variables(since, until, **filters)}
+        return await self._listing(SERIES, variables, SeriesPoint, limit, order_by)
 
     async def total(
         self, since: datetime, until: datetime, **filters: Unpack[FilterArgs]
@@ -216,20 +220,37 @@ class TurnUsage:
         return rows[0]
 
     async def limits(self) -> DatasetLimits:
-        """The TURN node's limits for this account (widest range, oldest data, largest page)."""
+        """The TURN node's limits for this account (widest range, oldest data, largest page).
+
+        A ``maxDuration`` or ``notOlderThan`` wider than ``timedelta.max`` reads as
+        ``timedelta.max`` (no limit); impossible values (``maxPageSize`` below 1, say) raise
+        :class:`MalformedResponse` naming the limit and its value.
+        """
         result = await self._run(self._operations.turn_node_limits(self.settings.account_tag))
         node = _account(result).settings
         node = node.calls_turn_usage_adaptive_groups if node is not None else None
         if node is None:
             raise MalformedResponse("the response has no settings for callsTurnUsageAdaptiveGroups")
-        return DatasetLimits(
-            enabled=node.enabled,
-            available_fields=tuple(node.available_fields),
-            max_duration=timedelta(seconds=node.max_duration),
-            max_number_of_fields=node.max_number_of_fields,
-            max_page_size=node.max_page_size,
-            not_older_than=timedelta(seconds=node.not_older_than),
-        )
+        # Range-checked: limits wider than any datetime range mean "unbounded", impossible
+        # ones (a page of 0 rows) are a MalformedResponse naming the limit.
+        return dataset_limits(node)
+
+    async def _listing(
+        self,
+        listing: Listing,
+        variables: dict[str, Any],
+        row: type[T],
+        limit: int | None,
+        order_by: OrderByInput,
+    ) -> list[T]:
+        # Every row, or at most `limit` and a TruncatedResult when more exist (turnmeter.listing).
+        order = order_by_values(order_by)
+        checked = None if limit is None else _limit(limit)
+
+        async def fetch(asked: dict[str, Any]) -> list[T]:
+            return await self._fast_rows(listing.operation, asked, row, listing.paths)
+
+        return await collect(listing, fetch, row, variables, checked, order)
 
     async def _fast_rows(
         self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
@@ -246,6 +267,13 @@ class TurnUsage:
         # what dump_variables would make of the generated models, without building them.
         variables = {"accountTag": self.settings.account_tag, **variables}
         rows = await self.transport.execute(query, operation, variables, decoder=decoder)
+        if len(rows) > variables["limit"]:
+            # Trust no more rows than asked for: a server that ignores the limit cannot be
+            # trusted to have ranked or filtered them either, and cutting would hide it.
+            raise MalformedResponse(
+                f"{operation} answered {len(rows)} rows for limit {variables['limit']}; "
+                "the server ignored the limit, so none of its rows are trusted"
+            )
         # A cached or shared answer is one list for every caller: each gets its own copy.
         return list(rows)
 

@@ -13,6 +13,7 @@
     │   ├── HTTPStatusError         non-2xx status without a more specific reading
     │   ├── MalformedResponse       not an object, missing data, wrong value types
     │   │   └── UnreadableBody      not JSON at all: truncated, an HTML error page (retryable)
+    │   ├── TruncatedResult         more rows exist than the caller's limit (``rows``: the first)
     │   └── GraphQLErrors           the server's ``errors[]`` (status 200 or not)
     │       ├── AuthError           Unauthorized, not authorized for that account
     │       ├── RateLimited         budget depleted (retry_after)
@@ -98,6 +99,19 @@ class MalformedResponse(ResponseError):
 
 class UnreadableBody(MalformedResponse):
     """The body is not JSON at all (truncated, or a proxy's HTML page); worth a retry."""
+
+
+class TruncatedResult(ResponseError):
+    """More rows exist than the ``limit`` the caller asked for: the answer would be cut.
+
+    ``rows`` holds the first ``limit`` rows in the order asked, so nothing fetched is lost;
+    call again without ``limit`` (every row, paged) or with a narrower range.
+    """
+
+    def __init__(self, message: str, *, rows: Sequence[Any], limit: int) -> None:
+        super().__init__(message)
+        self.rows = list(rows)
+        self.limit = limit
 
 
 class GraphQLErrors(ResponseError):

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from turnmeter.errors import MergeError, QueryError
+from turnmeter.errors import MalformedResponse, MergeError, QueryError
 from turnmeter.filters import time_range
 from turnmeter.query.catalog import MINUTE, FieldSpec
 from turnmeter.query.model import Query
@@ -33,6 +33,9 @@ from turnmeter.rows import DatasetLimits
 CLIP_MARGIN = timedelta(minutes=1)
 
 Values = tuple[Any, ...]
+
+#: The earliest moment a datetime can hold: a notOlderThan reaching past it bounds nothing.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ def bounded_range(
 ) -> tuple[datetime, datetime]:
     """``[since, until)`` in UTC, checked against ``notOlderThan`` (or clipped to it)."""
     start, end = time_range(since, until)
+    if limits.not_older_than >= now - _EARLIEST:
+        return start, end  # a limit reaching past year 1 bounds nothing (and would overflow)
     oldest = now - limits.not_older_than
     if start >= oldest:
         return start, end
@@ -103,7 +108,8 @@ def split(start: datetime, end: datetime, max_duration: timedelta, alignment: in
     cursor = start
     while cursor < end:
         floor = _epoch(cursor) // alignment * alignment
-        edge = min(end, _at(floor + width))
+        # Compared as seconds first: an unbounded maxDuration puts floor + width past year 9999.
+        edge = end if floor + width >= end.timestamp() else _at(floor + width)
         windows.append(Window(cursor, edge))
         cursor = edge
     return windows
@@ -147,6 +153,44 @@ def keyset_after(order: Sequence[FieldSpec], last: Sequence[Any]) -> dict[str, A
         branch[f"{spec.schema}_gt"] = last[depth]
         branches.append(branch)
     return branches[0] if len(branches) == 1 else {"OR": branches}
+
+
+def check_page(
+    order: Sequence[FieldSpec], previous: Any, keys: Sequence[Any], what: str = "a page"
+) -> None:
+    """Refuse a keyset page that does not advance (:class:`MalformedResponse`, naming keys).
+
+    ``keys`` are the page's rows in the ascending paging ``order`` (one value per row for a
+    one-field order, else tuples) and ``previous`` the previous page's last key (None for the
+    first page). Each key must sort strictly after the one before it: a row repeated from the
+    previous page would be summed twice, and a page out of order makes the keyset skip rows.
+    """
+    if not keys:
+        return
+    if previous is not None and not keys[0] > previous:
+        raise MalformedResponse(
+            f"{what} does not start after the previous page's last row: "
+            f"{_describe(order, keys[0])} is not after {_describe(order, previous)}; the server "
+            "repeated rows or ignored the keyset filter"
+        )
+    for index in range(1, len(keys)):
+        if not keys[index] > keys[index - 1]:
+            raise MalformedResponse(
+                f"{what} is not in the paging order: row {index} "
+                f"({_describe(order, keys[index])}) does not sort after row {index - 1} "
+                f"({_describe(order, keys[index - 1])})"
+            )
+
+
+def _describe(order: Sequence[FieldSpec], key: Any) -> str:
+    values = key if len(order) > 1 else (key,)
+    return ", ".join(
+        f"{spec.name}={_text(value)}" for spec, value in zip(order, values, strict=False)
+    )
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime | date) else repr(value)
 
 
 class Merger:

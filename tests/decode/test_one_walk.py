@@ -99,7 +99,8 @@ async def test_raw_callers_keep_the_json_type_check(fresh_sandbox: Sandbox) -> N
 
 async def test_cached_rows_are_a_new_list_for_every_caller(fresh_sandbox: Sandbox) -> None:
     async with client(fresh_sandbox, cache_ttl=60) as turn:
-        first = await turn.timeseries(START, NOW, limit=5)
+        first = await turn.timeseries(START, NOW)
+        count = len(first)
         first.clear()  # a caller's own list: the cache must not see this
-        again = await turn.timeseries(START, NOW, limit=5)
-    assert len(again) == 5
+        again = await turn.timeseries(START, NOW)
+    assert len(again) == count > 0

@@ -18,6 +18,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 from turnmeter.decode import RowDecoder
@@ -33,6 +34,7 @@ from turnmeter.windows import (
     Window,
     WindowPlan,
     bounded_range,
+    check_page,
     keyset_after,
     paging_order,
     plan_windows,
@@ -108,7 +110,11 @@ class _Fetcher:
         self.decode = decoder(query.fields)
         self.paging = paging_order(query.dimension_specs)
         positions = {spec: i for i, spec in enumerate(query.fields)}
-        self.paging_positions = [positions[d] for d in self.paging]
+        # A row's key in the paging order: one value for one field, else a tuple (itemgetter's
+        # own convention, which check_page reads).
+        self.key: Callable[[Values], Any] = (
+            itemgetter(*(positions[d] for d in self.paging)) if self.paging else tuple
+        )
         self.where = query.where.to_filter() if query.where is not None else None
 
     async def page(
@@ -131,6 +137,11 @@ class _Fetcher:
         rows = await self.host.transport.execute(
             self.text, OPERATION_NAME, variables, decoder=self.decode
         )
+        if len(rows) > limit:
+            # A server that ignores the limit cannot be trusted with the order or the keyset.
+            raise MalformedResponse(
+                f"{OPERATION_NAME} answered {len(rows)} rows for limit {limit}; trusting none"
+            )
         self.progress.page(len(rows))
         return rows
 
@@ -145,16 +156,19 @@ class _Fetcher:
         order = [OrderBy[f"{d.order}_ASC"] for d in self.paging]
         rows: list[Values] = []
         after: dict[str, Any] | None = None
-        last: list[Any] | None = None
+        last: Any = None
         while True:
             page = await self.page(window, self.page_size, order, after)
+            if self.paging:
+                # Every key strictly after the one before, across the page boundary too: a
+                # repeated row would be summed twice, a page out of order skips rows.
+                keys = [self.key(row) for row in page]
+                check_page(self.paging, last, keys, f"a page of window {window.start:%FT%TZ}")
             rows.extend(page)
             if len(page) < self.page_size or not self.paging:
                 return rows
-            key = [page[-1][i] for i in self.paging_positions]
-            if key == last:
-                raise MalformedResponse("a page did not advance past the last row of the previous")
-            last, after = key, keyset_after(self.paging, key)
+            last = keys[-1]
+            after = keyset_after(self.paging, last if len(self.paging) > 1 else (last,))
 
 
 def check_limits(query: Query, limits: DatasetLimits) -> None:
