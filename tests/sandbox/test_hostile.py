@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
+import sys
 from typing import Any
 from urllib.parse import quote
 
@@ -173,6 +175,37 @@ async def test_too_long_request_line_is_json(awkward: Sandbox) -> None:
 
 async def test_garbage_request_line_is_json(awkward: Sandbox) -> None:
     _assert_json_error(*await _raw_http(awkward, b"NOT HTTP AT ALL\r\n\r\n"), 400)
+
+
+async def test_run_app_answers_unparseable_requests_with_json(
+    http: aiohttp.ClientSession,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    script = (
+        "from turnmeter.sandbox.server import build_app, run_app; "
+        "from turnmeter.sandbox import SandboxConfig; "
+        f"run_app(build_app(SandboxConfig(days=1, customers=2)), port={port})"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        server = Sandbox(port=port)  # only for its host and port: never started
+        health = f"http://127.0.0.1:{port}/__sandbox/health"
+        for _ in range(400):  # until the subprocess has bound its socket
+            try:
+                async with http.get(health) as response:
+                    assert response.status == 200
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+        _assert_json_error(*await _raw_http(server, b"NOT HTTP AT ALL\r\n\r\n"), 400)
+    finally:
+        process.terminate()
+        await process.communicate()
+    assert process.returncode == 0  # SIGTERM stops it cleanly
 
 
 # --- 2. query size: the event loop stays free ---------------------------------------------

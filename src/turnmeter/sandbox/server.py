@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,7 @@ from turnmeter.sandbox.store import UsageStore, row_tuple
 from turnmeter.sandbox.synthetic import TrafficSpec, generate
 
 DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
 
 
 CLOCK_META = "now"
@@ -133,15 +135,19 @@ class SandboxRunner(web.AppRunner):
         )
 
 
-def run_app(app: web.Application, *, host: str = DEFAULT_HOST, port: int = 8787) -> None:
-    """Serve ``app`` until interrupted (``web.run_app`` with the sandbox's JSON protocol errors)."""
+def run_app(app: web.Application, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve ``app`` until Ctrl-C or SIGTERM: ``web.run_app``, but with the sandbox's JSON
+    answers to requests aiohttp cannot parse (``web.run_app`` builds its own runner)."""
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         runner = SandboxRunner(app, access_log=None)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()
-            await asyncio.Event().wait()  # until Ctrl-C cancels the task
+            await stop.wait()  # Ctrl-C cancels this wait; SIGTERM ends it
         finally:
             await runner.cleanup()
 
