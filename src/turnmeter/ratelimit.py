@@ -7,32 +7,69 @@ limiter sits in front of the wire: a request may go out only when the costs sent
 waits (``RateMode.WAIT``) or gets :class:`~turnmeter.errors.RateLimited` at once
 (``RateMode.FAIL_FAST``), with ``retry_after`` saying when a slot frees.
 
-Two stores hold the window: memory (one process) or a SQLite file (several processes; each
-decision is one ``BEGIN IMMEDIATE`` transaction, so processes never both take the last slot).
+When the server itself says its budget is spent, the limiter pauses every grant for the wait it
+gave, bounded by ``max_pause`` (default: the window, at least Cloudflare's 5 minutes), and the
+next successful answer from the server ends the pause early. A refusal says which it is: "client-side rate budget spent" or
+"paused by the server's rate limit until ...".
+
+Two stores hold the window: memory (one process, :mod:`turnmeter.ratelimit_store`) or a SQLite
+file (several processes, :mod:`turnmeter.ratelimit_sqlite`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import sqlite3
+import logging
+import math
+import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from turnmeter.errors import ConfigError, GraphQLErrorDetail, RateLimited
+from turnmeter.errors import ConfigError, RateLimited
+from turnmeter.ratelimit_sqlite import GRANT_SAFETY_MARGIN, SQLiteStore
+from turnmeter.ratelimit_store import (
+    CLIENT_BUDGET_CODE,
+    MemoryStore,
+    Store,
+    Verdict,
+    pause_refusal,
+    spent_refusal,
+)
+
+__all__ = [
+    "CLIENT_BUDGET_CODE",
+    "DEFAULT_MAX_PAUSE",
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_RATE_WINDOW",
+    "GRANT_SAFETY_MARGIN",
+    "NO_RATE_BUDGET",
+    "SQLITE_BUSY_TIMEOUT",
+    "MemoryStore",
+    "RateBudget",
+    "RateLimiter",
+    "RateMode",
+    "SQLiteStore",
+    "build_limiter",
+]
+
+_log = logging.getLogger(__name__)
 
 #: Cloudflare's budget: 300 queries (dataset nodes) ...
 DEFAULT_RATE_LIMIT = 300
 #: ... per 5 minutes.
 DEFAULT_RATE_WINDOW = 300.0
-#: How long a worker waits for another process's SQLite transaction (seconds).
+#: How long a worker waits for another process's SQLite transaction (seconds): decisions take
+#: milliseconds, so a lock held this long means a stuck or suspended process.
 SQLITE_BUSY_TIMEOUT = 5.0
-#: ``extensions.code`` of the limiter's own refusal (nothing was sent).
-CLIENT_BUDGET_CODE = "client_budget"
+#: The longest pause a server's rate limit causes, when the window is shorter: Cloudflare's own
+#: window, so that its "try again after 5 minutes" is honoured even by a client that counts in
+#: shorter windows. Longer waits (a billion seconds, ``inf``, the year 9999) are cut to the bound.
+DEFAULT_MAX_PAUSE = DEFAULT_RATE_WINDOW
+#: Paths SQLite would open as a private, unshared database: never a budget shared by anyone.
+_UNSHARED_PATHS = frozenset({"", ":memory:"})
 
 
 class RateMode(enum.Enum):
@@ -46,137 +83,72 @@ class RateMode(enum.Enum):
 class RateBudget:
     """The budget's configuration. ``limit=None`` turns the limiter off.
 
-    ``path`` shares the window between processes through a SQLite file (created if missing).
+    ``path`` (a str or path) shares the window between processes through a SQLite file (created
+    if missing); ``lock_timeout`` is how long to wait for another process's hold on it.
+    ``max_pause`` bounds every pause the server's rate limit causes (None: the window, and at
+    least :data:`DEFAULT_MAX_PAUSE`).
     """
 
     limit: int | None = DEFAULT_RATE_LIMIT
     window: float = DEFAULT_RATE_WINDOW
     mode: RateMode = RateMode.WAIT
     path: Path | None = None
+    max_pause: float | None = None
+    lock_timeout: float = SQLITE_BUSY_TIMEOUT
 
     def __post_init__(self) -> None:
-        if self.limit is not None and (isinstance(self.limit, bool) or self.limit < 1):
-            raise ConfigError("rate limit must be a positive number of queries (or None)")
-        if self.window <= 0:
-            raise ConfigError("rate window must be positive")
+        if self.limit is not None and (
+            not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1
+        ):
+            raise ConfigError(
+                "RateBudget limit must be a positive whole number of queries (or None), "
+                f"not {self.limit!r}"
+            )
+        _check_seconds("window", self.window)
+        if self.max_pause is not None:
+            _check_seconds("max_pause", self.max_pause)
+        _check_seconds("lock_timeout", self.lock_timeout)
+        if not isinstance(self.mode, RateMode):
+            raise ConfigError(f"RateBudget mode must be a RateMode, not {self.mode!r}")
+        object.__setattr__(self, "path", _check_path(self.path))
+
+    @property
+    def pause_bound(self) -> float:
+        """The longest pause the server's rate limit can cause (seconds)."""
+        if self.max_pause is not None:
+            return self.max_pause
+        return max(self.window, DEFAULT_MAX_PAUSE)
+
+
+def _check_seconds(name: str, value: object) -> None:
+    try:
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        )
+    except OverflowError:  # an int too large for a float
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"RateBudget {name} must be a finite positive number of seconds, not {value!r}"
+        )
+
+
+def _check_path(path: object) -> Path | None:
+    if path is None:
+        return None
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(f"RateBudget path must be a str or path, not {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or text.strip() in _UNSHARED_PATHS:
+        raise ConfigError(f"RateBudget path must name a file, not {text!r}")
+    return Path(text)
 
 
 #: No client-side budget at all.
 NO_RATE_BUDGET = RateBudget(limit=None)
-
-
-class _Store(Protocol):
-    def take(self, cost: int, now: float) -> float:
-        """Record ``cost`` at ``now`` and return 0.0, or return the seconds until it would fit."""
-        ...
-
-    def pause_until(self, until: float) -> None: ...
-
-    def used(self, now: float) -> int: ...
-
-
-def _wait_for(
-    entries: Iterable[tuple[float, int]], used: int, cost: int, budget: RateBudget, now: float
-) -> float:
-    # Oldest first: how long until enough old costs leave the window for ``cost`` to fit.
-    assert budget.limit is not None
-    for at, spent in entries:
-        used -= spent
-        if used + cost <= budget.limit:
-            return max(at + budget.window - now, 0.0) or 1e-3
-    return budget.window  # unreachable while cost <= limit; a safe answer anyway
-
-
-class MemoryStore:
-    """The window in this process (asyncio is single-threaded: no lock needed)."""
-
-    def __init__(self, budget: RateBudget) -> None:
-        self._budget = budget
-        self._log: deque[tuple[float, int]] = deque()
-        self._used = 0
-        self._paused_until = 0.0
-
-    def _expire(self, now: float) -> None:
-        horizon = now - self._budget.window
-        while self._log and self._log[0][0] <= horizon:
-            self._used -= self._log.popleft()[1]
-
-    def take(self, cost: int, now: float) -> float:
-        self._expire(now)
-        if now < self._paused_until:
-            return self._paused_until - now
-        assert self._budget.limit is not None
-        if self._used + cost <= self._budget.limit:
-            self._log.append((now, cost))
-            self._used += cost
-            return 0.0
-        return _wait_for(self._log, self._used, cost, self._budget, now)
-
-    def pause_until(self, until: float) -> None:
-        self._paused_until = max(self._paused_until, until)
-
-    def used(self, now: float) -> int:
-        self._expire(now)
-        return self._used
-
-
-class SQLiteStore:
-    """The window in a SQLite file shared by several processes (wall-clock timestamps)."""
-
-    def __init__(self, budget: RateBudget, path: Path) -> None:
-        self._budget = budget
-        self._path = path
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS grants (at REAL NOT NULL, cost INT NOT NULL)")
-            db.execute("CREATE TABLE IF NOT EXISTS pause (id INT PRIMARY KEY, until REAL)")
-
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE takes the write lock
-        # before reading, so two processes cannot both see the last free slot).
-        return sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
-
-    def take(self, cost: int, now: float) -> float:
-        assert self._budget.limit is not None
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute("DELETE FROM grants WHERE at <= ?", (now - self._budget.window,))
-            paused = db.execute("SELECT until FROM pause WHERE id = 1").fetchone()
-            if paused is not None and now < paused[0]:
-                db.execute("COMMIT")
-                return float(paused[0]) - now
-            entries = db.execute("SELECT at, cost FROM grants ORDER BY at").fetchall()
-            used = sum(spent for _, spent in entries)
-            if used + cost <= self._budget.limit:
-                db.execute("INSERT INTO grants (at, cost) VALUES (?, ?)", (now, cost))
-                db.execute("COMMIT")
-                return 0.0
-            db.execute("COMMIT")
-            return _wait_for(entries, used, cost, self._budget, now)
-        finally:
-            db.close()
-
-    def pause_until(self, until: float) -> None:
-        db = self._connect()
-        try:
-            db.execute(
-                "INSERT INTO pause (id, until) VALUES (1, ?) "
-                "ON CONFLICT (id) DO UPDATE SET until = max(until, excluded.until)",
-                (until,),
-            )
-        finally:
-            db.close()
-
-    def used(self, now: float) -> int:
-        db = self._connect()
-        try:
-            row = db.execute(
-                "SELECT COALESCE(SUM(cost), 0) FROM grants WHERE at > ?",
-                (now - self._budget.window,),
-            ).fetchone()
-            return int(row[0])
-        finally:
-            db.close()
 
 
 class RateLimiter:
@@ -188,15 +160,21 @@ class RateLimiter:
     """
 
     def __init__(self, budget: RateBudget, *, clock: Callable[[], float] | None = None) -> None:
+        if not isinstance(budget, RateBudget):
+            raise ConfigError(f"a RateLimiter needs a RateBudget, not {type(budget).__name__}")
         if budget.limit is None:
             raise ConfigError("a RateLimiter needs a limit; use no limiter for an unlimited budget")
         self.budget = budget
         self._shared = budget.path is not None
         # Processes share no monotonic clock, so the file-backed window uses wall time.
         self._clock = clock or (time.time if self._shared else time.monotonic)
-        self._store: _Store = (
-            SQLiteStore(budget, budget.path) if budget.path is not None else MemoryStore(budget)
+        self._store: Store = (
+            SQLiteStore(budget, budget.path, self._clock)
+            if budget.path is not None
+            else MemoryStore(budget, self._clock)
         )
+        # Whether this limiter knows of a pause that a successful answer should end.
+        self._pause_seen = False
 
     def __repr__(self) -> str:
         return f"RateLimiter(limit={self.budget.limit}, window={self.budget.window:g})"
@@ -210,30 +188,60 @@ class RateLimiter:
             )
         waited = 0.0
         while True:
-            wait = await self._take(cost)
-            if wait <= 0:
+            verdict = await self._decide(cost)
+            if verdict.wait <= 0:
                 return
+            self._pause_seen = self._pause_seen or verdict.paused_until is not None
             remaining = None if max_wait is None else max_wait - waited
             if self.budget.mode is RateMode.FAIL_FAST or (
-                remaining is not None and wait > remaining
+                remaining is not None and verdict.wait > remaining
             ):
-                raise _client_side_refusal(wait, self.budget)
-            await asyncio.sleep(wait)
-            waited += wait
+                raise self._refusal(verdict)
+            await asyncio.sleep(verdict.wait)
+            waited += verdict.wait
 
     def pause(self, seconds: float) -> None:
-        """Hold every grant for ``seconds`` (the server said its budget is spent)."""
-        self._store.pause_until(self._clock() + seconds)
+        """Hold every grant for ``seconds`` (the server said its budget is spent), bounded by
+        the budget's ``pause_bound``. Best effort: a locked file only loses the pause."""
+        self._pause_seen = True
+        try:
+            self._store.pause_for(seconds)
+        except RateLimited as exc:
+            _log.warning("rate budget pause not recorded: %s", exc)
+
+    async def server_answered(self) -> None:
+        """The server answered a request successfully: a pause it caused is over.
+
+        A request already in flight when the pause began may end it too; if the server's budget
+        really is spent, its next refusal pauses again (one request later).
+        """
+        if not self._pause_seen:
+            return  # nothing to end: no file access on the common path
+        self._pause_seen = False
+        try:
+            if self._shared:
+                await asyncio.to_thread(self._store.clear_pause)
+            else:
+                self._store.clear_pause()
+        except RateLimited as exc:  # best effort: the pause still ends at its bound
+            _log.debug("rate budget pause not cleared: %s", exc)
 
     def used(self) -> int:
         """Queries counted in the current window."""
-        return self._store.used(self._clock())
+        return self._store.used()
 
-    async def _take(self, cost: int) -> float:
+    async def _decide(self, cost: int) -> Verdict:
         if not self._shared:
-            return self._store.take(cost, self._clock())
-        # SQLite may wait on another process's lock: keep that off the event loop.
-        return await asyncio.to_thread(self._store.take, cost, self._clock())
+            return self._store.decide(cost)
+        # SQLite may wait on another process's lock: keep that off the event loop. The store
+        # reads the clock itself, once it holds the lock.
+        return await asyncio.to_thread(self._store.decide, cost)
+
+    def _refusal(self, verdict: Verdict) -> RateLimited:
+        assert self.budget.limit is not None
+        if verdict.paused_until is not None:
+            return pause_refusal(verdict.wait, self.budget.pause_bound)
+        return spent_refusal(verdict.wait, self.budget.limit, self.budget.window)
 
 
 def build_limiter(budget: RateBudget | None) -> RateLimiter | None:
@@ -241,14 +249,3 @@ def build_limiter(budget: RateBudget | None) -> RateLimiter | None:
     if budget is None or budget.limit is None:
         return None
     return RateLimiter(budget)
-
-
-def _client_side_refusal(wait: float, budget: RateBudget) -> RateLimited:
-    detail = GraphQLErrorDetail(
-        message=(
-            f"client-side rate budget spent ({budget.limit} queries per {budget.window:g} s); "
-            f"a slot frees in {wait:.3f} s"
-        ),
-        extensions={"code": CLIENT_BUDGET_CODE},
-    )
-    return RateLimited([detail], retry_after=wait)
