@@ -9,8 +9,8 @@ waits (``RateMode.WAIT``) or gets :class:`~turnmeter.errors.RateLimited` at once
 
 When the server itself says its budget is spent, the limiter pauses every grant for the wait it
 gave, bounded by ``max_pause`` (default: the window, at least Cloudflare's 5 minutes), and the
-next successful answer from the server ends the pause early. A refusal says which it is: "client-side rate budget spent" or
-"paused by the server's rate limit until ...".
+next successful answer from the server ends the pause early. A refusal says which it is:
+"client-side rate budget spent" or "paused by the server's rate limit until ...".
 
 Two stores hold the window: memory (one process, :mod:`turnmeter.ratelimit_store`) or a SQLite
 file (several processes, :mod:`turnmeter.ratelimit_sqlite`).
