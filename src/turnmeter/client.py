@@ -135,7 +135,12 @@ class TurnUsage:
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
     ) -> list[KeyUsage]:
-        """TURN keys by egress (largest first unless ``order_by`` says otherwise)."""
+        """TURN keys by egress (largest first unless ``order_by`` says otherwise).
+
+        ``limit`` is the size of the ranking: at most that many rows, never paged. An answer
+        with more rows than asked for raises :class:`MalformedResponse` (the same for every
+        seed method): a server that ignored the limit is not trusted to have ranked either.
+        """
         return await self._fast_rows(
             "TopKeysByEgress",
             _variables(filter_variables(since, until, **filters), limit, order_by),
@@ -152,7 +157,10 @@ class TurnUsage:
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
     ) -> list[CustomerUsage]:
-        """Custom identifiers (your customers) by egress, largest first by default."""
+        """Custom identifiers (your customers) by egress, largest first by default.
+
+        ``limit`` is the size of the ranking, as in :meth:`top_keys`.
+        """
         return await self._fast_rows(
             "TopCustomIdentifiers",
             _variables(filter_variables(since, until, **filters), limit, order_by),
