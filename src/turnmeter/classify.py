@@ -10,6 +10,7 @@ type then says everything the retry loop needs: :func:`retry_verdict` maps it to
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from turnmeter.errors import (
     TransportError,
     UnreadableBody,
 )
+from turnmeter.redact import NO_REDACTION, Redactor
 
 #: "rate limiter budget depleted, try again after 5 minutes"
 _TRY_AGAIN_AFTER = re.compile(
@@ -67,27 +69,36 @@ _INTERNAL_MARKERS = ("internal server error",)
 
 #: Retry-After when Cloudflare says "try again after 5 minutes" without a header.
 DEFAULT_RATE_LIMIT_WAIT = 300.0
+#: The longest wait a server may impose (seconds): Cloudflare's budget is 300 queries per
+#: 5 minutes, so after one window it has refilled; a longer Retry-After (1e9, a year-9999
+#: date, "99999 hours") is absurd and would stall the client and its shared budget for good.
+DEFAULT_MAX_SERVER_WAIT = 300.0
+#: Retry-After's delta-seconds (digits; a fraction is tolerated), surrounding spaces allowed.
+_DELTA_SECONDS = re.compile(r"\s*\d+(?:\.\d+)?\s*")
 
 
-def parse_errors(raw: Any) -> list[GraphQLErrorDetail]:
-    """Cloudflare's ``errors`` list as details; tolerant of null paths and odd entries."""
+def parse_errors(raw: Any, redactor: Redactor = NO_REDACTION) -> list[GraphQLErrorDetail]:
+    """Cloudflare's ``errors`` list as details; tolerant of null paths and odd entries.
+
+    ``redactor`` hides credentials a server may have echoed into the errors.
+    """
     if not isinstance(raw, list):
         return []
     details = []
     for entry in raw:
         if not isinstance(entry, Mapping):
-            details.append(GraphQLErrorDetail(message=str(entry)[:500]))
+            # Redacted before cutting, so that no half of a secret is left at the cut.
+            details.append(GraphQLErrorDetail(message=redactor.text(str(entry))[:500]))
             continue
         message = entry.get("message")
         path = entry.get("path")
         extensions = entry.get("extensions")
-        details.append(
-            GraphQLErrorDetail(
-                message=message if isinstance(message, str) else "error without a message",
-                path=_path(path),
-                extensions=dict(extensions) if isinstance(extensions, Mapping) else {},
-            )
+        detail = GraphQLErrorDetail(
+            message=message if isinstance(message, str) else "error without a message",
+            path=_path(path),
+            extensions=dict(extensions) if isinstance(extensions, Mapping) else {},
         )
+        details.append(redactor.detail(detail))
     return details
 
 
@@ -104,17 +115,24 @@ def classify_failure(
     headers: Mapping[str, str] | None = None,
     *,
     operation: str | None = None,
+    max_wait: float = DEFAULT_MAX_SERVER_WAIT,
 ) -> ResponseError:
-    """The exception for a failed response, from its status, ``errors`` and headers."""
+    """The exception for a failed response, from its status, ``errors`` and headers.
+
+    A rate limit's ``retry_after`` is at most ``max_wait`` seconds, whatever the server says.
+    """
     headers = headers or {}
     if not errors:
-        return _status_only(status, headers, operation)
+        return _status_only(status, headers, operation, max_wait)
     text = " | ".join(error.message for error in errors).lower()
     codes = {error.code for error in errors if error.code}
     kind = _kind(status, text, codes)
     if kind is RateLimited:
         return RateLimited(
-            errors, status=status, operation=operation, retry_after=_retry_after(headers, text)
+            errors,
+            status=status,
+            operation=operation,
+            retry_after=_retry_after(headers, text, max_wait),
         )
     return kind(errors, status=status, operation=operation)
 
@@ -137,11 +155,16 @@ def _kind(status: int, text: str, codes: set[str]) -> type[GraphQLErrors]:
     return GraphQLErrors
 
 
-def _status_only(status: int, headers: Mapping[str, str], operation: str | None) -> ResponseError:
+def _status_only(
+    status: int, headers: Mapping[str, str], operation: str | None, max_wait: float
+) -> ResponseError:
     detail = [GraphQLErrorDetail(message=f"HTTP {status} without a GraphQL error body")]
     if status == 429:
         return RateLimited(
-            detail, status=status, operation=operation, retry_after=_retry_after(headers, "")
+            detail,
+            status=status,
+            operation=operation,
+            retry_after=_retry_after(headers, "", max_wait),
         )
     if status in (401, 403):
         return AuthError(detail, status=status, operation=operation)
@@ -153,27 +176,35 @@ def _status_only(status: int, headers: Mapping[str, str], operation: str | None)
     return HTTPStatusError(f"{where}HTTP {status} without a GraphQL error body", status=status)
 
 
-def _retry_after(headers: Mapping[str, str], text: str) -> float:
+def _retry_after(headers: Mapping[str, str], text: str, max_wait: float) -> float:
     header = _header(headers, "Retry-After")
-    if header is not None:
-        seconds = _retry_after_header(header)
-        if seconds is not None:
-            return seconds
-    match = _TRY_AGAIN_AFTER.search(text)
-    if match:
-        return float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-    return DEFAULT_RATE_LIMIT_WAIT
+    seconds = _retry_after_header(header) if header is not None else None
+    if seconds is None:
+        match = _TRY_AGAIN_AFTER.search(text)
+        if match:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+    return bound_wait(DEFAULT_RATE_LIMIT_WAIT if seconds is None else seconds, max_wait)
+
+
+def bound_wait(seconds: float, max_wait: float = DEFAULT_MAX_SERVER_WAIT) -> float:
+    """A server-given wait as a finite number of seconds in ``[0, max_wait]``.
+
+    Infinity (a digit string too long for a float) means "long": the bound. NaN never gets
+    here (the parsers refuse it), but would also become the bound rather than escape.
+    """
+    if math.isnan(seconds) or seconds > max_wait:
+        return max_wait
+    return max(0.0, seconds)
 
 
 def _retry_after_header(value: str) -> float | None:
-    # Retry-After is either delta-seconds or an HTTP date (RFC 9110, section 10.2.3).
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    # Retry-After is either delta-seconds or an HTTP date (RFC 9110, section 10.2.3); anything
+    # else ("inf", "nan", "-5", "1e400") is not a Retry-After and is ignored.
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -219,7 +250,12 @@ def retry_verdict(exc: BaseException) -> RetryVerdict:
     invalid queries, node limits, malformed-but-readable answers, configuration errors.
     """
     if isinstance(exc, RateLimited):
-        return RetryVerdict(Retry.AFTER, exc.retry_after or 0.0)
+        # Any RateLimited (a hand-made one too) yields a sane wait: no nan, nothing negative;
+        # an infinite one stays infinite and so exceeds every total_time.
+        after = exc.retry_after or 0.0
+        return RetryVerdict(
+            Retry.AFTER, DEFAULT_MAX_SERVER_WAIT if math.isnan(after) else max(0.0, after)
+        )
     if isinstance(exc, TransportError | Overloaded | ServerError):  # timeouts too
         return _BACKOFF
     if isinstance(exc, UnreadableBody):

@@ -81,9 +81,12 @@ class TurnUsage:
         cache_ttl: float | None = None,
         rate_limiter: RateLimiter | None = None,
         on_retry: RetryHook | None = None,
+        max_response_bytes: int | None = None,
+        max_server_wait: float | None = None,
     ) -> None:
-        # retry / rate_budget / max_concurrency / cache_ttl: see turnmeter.transport; None keeps
-        # the default. rate_limiter shares one budget between clients; on_retry observes retries.
+        # retry / rate_budget / max_concurrency / cache_ttl / max_response_bytes /
+        # max_server_wait: see turnmeter.transport; None keeps the default. rate_limiter shares
+        # one budget between clients; on_retry observes retries.
         self.settings = with_resilience(
             settings
             or resolve_settings(
@@ -93,6 +96,8 @@ class TurnUsage:
             rate_budget=rate_budget,
             max_concurrency=max_concurrency,
             cache_ttl=cache_ttl,
+            max_response_bytes=max_response_bytes,
+            max_server_wait=max_server_wait,
         )
         self.transport = AiohttpTransport(
             self.settings, session=session, limiter=rate_limiter, on_retry=on_retry

@@ -11,6 +11,8 @@
     │   └── RequestTimeout
     ├── ResponseError               an answer came back, but it is a failure
     │   ├── HTTPStatusError         non-2xx status without a more specific reading
+    │   │   └── RedirectRefused     a 3xx: redirects are never followed (credentials stay put)
+    │   ├── ResponseTooLarge        the body (or its decompression) exceeds max_response_bytes
     │   ├── MalformedResponse       not an object, missing data, wrong value types
     │   │   └── UnreadableBody      not JSON at all: truncated, an HTML error page (retryable)
     │   ├── TruncatedResult         more rows exist than the caller's limit (``rows``: the first)
@@ -91,6 +93,25 @@ class ResponseError(TurnmeterError):
 
 class HTTPStatusError(ResponseError):
     """A non-2xx status that carried no GraphQL error to read."""
+
+
+class RedirectRefused(HTTPStatusError):
+    """The server answered with a redirect; turnmeter follows none, so that no credential
+    (``Authorization``, ``X-Auth-Key``) ever reaches another URL. ``location`` is the target,
+    without its query string. Not retried: point ``endpoint`` at the target if it is right."""
+
+    def __init__(self, message: str, *, status: int | None = None, location: str | None) -> None:
+        super().__init__(message, status=status)
+        self.location = location
+
+
+class ResponseTooLarge(ResponseError):
+    """The body, as sent or once decompressed, is larger than ``max_response_bytes``; reading
+    stopped there. Not retried: narrow the query (a shorter range, a smaller ``limit``)."""
+
+    def __init__(self, message: str, *, status: int | None = None, limit: int) -> None:
+        super().__init__(message, status=status)
+        self.limit = limit
 
 
 class MalformedResponse(ResponseError):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from turnmeter.classify import Retry, retry_verdict
-from turnmeter.errors import ConfigError
+from turnmeter.validate import positive_int, seconds
 
 #: Attempts per request, the first included.
 DEFAULT_MAX_ATTEMPTS = 3
@@ -22,6 +22,9 @@ DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 8.0
 #: No retry starts, and no wait ends, later than this after the first attempt began (seconds).
 DEFAULT_TOTAL_TIME = 30.0
+#: Doublings of base_delay at most: 2**64 times any sane base_delay is past any max_delay,
+#: and the float power stays far from overflowing (which it does at 2.0 ** 1024).
+_MAX_DOUBLINGS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +43,10 @@ class RetryPolicy:
     total_time: float = DEFAULT_TOTAL_TIME
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or self.max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
-        if self.base_delay < 0 or self.max_delay < 0 or self.total_time < 0:
-            raise ConfigError("retry delays and total_time must not be negative")
+        # Any count of attempts is fine (total_time bounds them); every duration is finite.
+        positive_int("max_attempts", self.max_attempts)
+        for name in ("base_delay", "max_delay", "total_time"):
+            seconds(name, getattr(self, name), allow_zero=True)
 
     @classmethod
     def none(cls) -> RetryPolicy:
@@ -52,7 +55,10 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt number ``attempt`` (1-based), jittered."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        # The exponent is capped: 2.0 ** 1024 overflows, and far sooner the doubling has long
+        # passed max_delay anyway.
+        doublings = min(max(attempt - 1, 0), _MAX_DOUBLINGS)
+        ceiling = min(self.max_delay, self.base_delay * 2.0**doublings)
         jitter: float = (rng or random).uniform(0, ceiling / 2)
         return ceiling / 2 + jitter
 

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from turnmeter.auth import Auth, BearerToken, NoAuth, Secret
+from turnmeter.auth import Auth, BearerToken, GlobalApiKey, NoAuth, Secret
+from turnmeter.classify import DEFAULT_MAX_SERVER_WAIT
 from turnmeter.errors import ConfigError
 from turnmeter.ratelimit import RateBudget
 from turnmeter.retry import RetryPolicy
+from turnmeter.validate import positive_int, seconds
 
 CLOUDFLARE_GRAPHQL_ENDPOINT = "https://api.cloudflare.com/client/v4/graphql"
 ENV_TOKEN = "CLOUDFLARE_API_TOKEN"
@@ -25,6 +27,10 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_CONCURRENCY = 8
 #: Seconds ``close()`` waits for requests in flight before cancelling them.
 DEFAULT_CLOSE_TIMEOUT = 10.0
+#: Largest response body accepted, as sent and once decompressed (bytes). A real answer
+#: (10,000 rows) is a few MB; 64 MiB is generous, and stops a hostile body or a gzip bomb
+#: long before it eats the process's memory.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +47,30 @@ class ClientSettings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     cache_ttl: float | None = None
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_server_wait: float = DEFAULT_MAX_SERVER_WAIT
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_concurrency, bool) or self.max_concurrency < 1:
-            raise ConfigError("max_concurrency must be at least 1")
-        if self.cache_ttl is not None and self.cache_ttl <= 0:
-            raise ConfigError("cache_ttl must be positive (or None for no cache)")
-        if self.close_timeout < 0:
-            raise ConfigError("close_timeout must not be negative")
+        # Every value is checked here, once: a nan timeout would mean no timeout at all, an
+        # infinite one overflows aiohttp's timers, a string fails mid-request.
+        seconds("timeout", self.timeout)
+        seconds("connect_timeout", self.connect_timeout)
+        seconds("close_timeout", self.close_timeout, allow_zero=True)
+        seconds("max_server_wait", self.max_server_wait)
+        if self.cache_ttl is not None:
+            seconds("cache_ttl", self.cache_ttl)
+        positive_int("max_concurrency", self.max_concurrency)
+        positive_int("max_response_bytes", self.max_response_bytes)
+        _check_type("retry", self.retry, RetryPolicy)
+        _check_type("rate_budget", self.rate_budget, RateBudget)
+        _check_type("auth", self.auth, BearerToken | GlobalApiKey | NoAuth)
+        if not isinstance(self.endpoint, str):
+            raise ConfigError(f"endpoint must be a URL string, got {type(self.endpoint).__name__}")
+
+
+def _check_type(name: str, value: object, expected: Any) -> None:
+    if not isinstance(value, expected):
+        raise ConfigError(f"{name} has the wrong type: {type(value).__name__}")
 
 
 def resolve_settings(
@@ -67,6 +89,8 @@ def resolve_settings(
     if not tag.isalnum():
         raise ConfigError("account tag must be the 32-character hexadecimal account id")
     token = api_token if api_token is not None else env.get(ENV_TOKEN)
+    if token is not None and not isinstance(token, str | Secret):
+        raise ConfigError(f"api_token must be a string, got {type(token).__name__}")
     url = endpoint or env.get(ENV_ENDPOINT) or CLOUDFLARE_GRAPHQL_ENDPOINT
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"endpoint must be an http(s) URL, got {url[:80]!r}")
@@ -75,8 +99,6 @@ def resolve_settings(
     auth: Auth = NoAuth()
     if token:
         auth = BearerToken(token if isinstance(token, Secret) else Secret(token))
-    if timeout is not None and timeout <= 0:
-        raise ConfigError("timeout must be positive")
     return ClientSettings(
         account_tag=tag,
         auth=auth,
@@ -92,13 +114,17 @@ def with_resilience(
     rate_budget: RateBudget | None = None,
     max_concurrency: int | None = None,
     cache_ttl: float | None = None,
+    max_response_bytes: int | None = None,
+    max_server_wait: float | None = None,
 ) -> ClientSettings:
-    """``settings`` with the given retry, budget, concurrency and cache options (None: keep)."""
+    """``settings`` with the given retry, budget, concurrency, cache and bounds (None: keep)."""
     changes: dict[str, Any] = {
         "retry": retry,
         "rate_budget": rate_budget,
         "max_concurrency": max_concurrency,
         "cache_ttl": cache_ttl,
+        "max_response_bytes": max_response_bytes,
+        "max_server_wait": max_server_wait,
     }
     given = {name: value for name, value in changes.items() if value is not None}
     return replace(settings, **given) if given else settings

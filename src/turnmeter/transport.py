@@ -36,15 +36,12 @@ import aiohttp
 import orjson
 
 from turnmeter.cache import TTLCache, note_freshness, requested_max_age
-from turnmeter.classify import classify_failure, parse_errors
 from turnmeter.documents import DocumentFacts, check_types, document_facts
 from turnmeter.errors import (
-    MalformedResponse,
     RateLimited,
     RequestTimeout,
     TransportError,
     TurnmeterError,
-    UnreadableBody,
 )
 from turnmeter.observability import (
     attempt_span,
@@ -54,16 +51,19 @@ from turnmeter.observability import (
     record_outcome,
 )
 from turnmeter.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
+from turnmeter.redact import Redactor
+from turnmeter.response import decode_response as decode_response  # introspect, tests
 from turnmeter.retry import RetryEvent, RetryHook
 from turnmeter.settings import ClientSettings
 from turnmeter.singleflight import SingleFlight
+from turnmeter.wire import ACCEPT_ENCODING, read_body, refuse_redirect
 
-#: How much of an unreadable body an error message may quote.
-BODY_EXCERPT = 120
 #: Headers every request carries besides the credentials.
 BASE_HEADERS: Mapping[str, str] = {
     "Content-Type": "application/json",
     "Accept": "application/json",
+    # Only what turnmeter.wire inflates itself, in bounded steps.
+    "Accept-Encoding": ACCEPT_ENCODING,
 }
 
 T = TypeVar("T")
@@ -100,6 +100,8 @@ class AiohttpTransport:
         # The same for every request, so built once (not per request); _WireHeaders keeps the
         # credentials out of reprs and logs, and nothing else reads them.
         self._headers = _WireHeaders({**BASE_HEADERS, **settings.auth.headers()})
+        # Hides the credentials wherever a server echoes them into what we show.
+        self._redactor = Redactor(settings.auth.secrets())
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
@@ -195,6 +197,8 @@ class AiohttpTransport:
                 await asyncio.sleep(delay)
                 continue
             arrived = time.monotonic()
+            if self.limiter is not None:
+                await self.limiter.server_answered()  # a real answer ends a server-caused pause
             if self._cache is not None:
                 self._cache.put(key, value, arrived)
             return value, arrived
@@ -218,14 +222,50 @@ class AiohttpTransport:
                 outcome = "ok"
                 try:
                     status, headers, raw = await self.post(body, operation)
-                    value = _judge(status, headers, raw, operation, facts, decoder)
+                    value = self._judge(status, headers, raw, operation, facts, decoder)
                 except TurnmeterError as exc:
                     outcome = type(exc).__name__
+                    # Decoders quote values from the body too: one last pass over the message.
+                    self._redactor.exception(exc)
                     raise
                 finally:
                     record_outcome(span, outcome, status)
                     log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
         return value
+
+    def _judge(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        operation: str | None,
+        facts: DocumentFacts,
+        decoder: Decoder[Any] | None,
+    ) -> Any:
+        """Parse, classify and check one response body: exactly one strict walk of ``data``."""
+        if decoder is not None and status < 400:
+            # A decoder that reads bytes itself (turnmeter.decode's msgspec path) answers clean
+            # bodies without orjson's dicts; for anything else it returns None and the body
+            # takes the classifying path below.
+            from_body = getattr(decoder, "decode_body", None)
+            if from_body is not None:
+                rows = from_body(raw)
+                if rows is not None:
+                    return rows
+        # Pausing the GC across parsing too was measured (bench/RESULTS.md): no gain over the
+        # decoder's own pause while it builds rows, so the parse runs with the GC as it is.
+        data = decode_response(
+            status,
+            headers,
+            raw,
+            operation=operation,
+            max_wait=self._settings.max_server_wait,
+            redactor=self._redactor,
+        )
+        if decoder is not None:
+            return decoder(data, operation)
+        check_types(facts.plan, data, operation)
+        return data
 
     def _note_server_rate_limit(self, exc: TurnmeterError) -> None:
         # Cloudflare's budget is per user: when it is spent, every task should stop, not retry.
@@ -244,24 +284,42 @@ class AiohttpTransport:
     async def post(
         self, body: bytes, operation_name: str | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """POST a prepared JSON body; return status, headers and the whole response body."""
+        """POST a prepared JSON body; return status, headers and the whole response body.
+
+        Redirects are refused (:class:`~turnmeter.errors.RedirectRefused`), and the body is
+        bounded by ``settings.max_response_bytes`` as sent and once decompressed.
+        """
         session = self._open_session()
+        error: TurnmeterError
         try:
             async with session.post(
-                self._settings.endpoint, data=body, headers=self._headers, timeout=self._timeout
+                self._settings.endpoint,
+                data=body,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+                auto_decompress=False,
             ) as response:
+                refuse_redirect(response, operation_name)
+                raw = await read_body(response, self._settings.max_response_bytes, operation_name)
                 # The headers stay readable after release (and look up case-insensitively).
-                return response.status, response.headers, await response.read()
+                return response.status, response.headers, raw
         except TimeoutError:
-            raise RequestTimeout(
+            error = RequestTimeout(
                 f"{operation_name or 'request'} timed out after {self._settings.timeout:g} s"
-            ) from None
+            )
         except aiohttp.ClientError as exc:
-            # aiohttp's messages name the URL and the failure, never the request headers.
-            raise TransportError(
+            # aiohttp's messages name the URL and the failure, never the request headers, but
+            # may quote what a hostile server sent (a status line echoing the token).
+            error = TransportError(
                 f"{operation_name or 'request'} to {self._settings.endpoint} failed: "
                 f"{type(exc).__name__}: {exc}"
-            ) from None
+            )
+        except TurnmeterError as exc:
+            raise self._redactor.exception(exc) from None
+        # Raised outside the except clauses: aiohttp's exception (its request_info holds the
+        # request headers, credentials included) is then not even the hidden __context__.
+        raise self._redactor.exception(error)
 
     async def close(self, *, grace: float | None = None) -> None:
         """Wait up to ``grace`` seconds (default ``settings.close_timeout``) for requests in
@@ -296,71 +354,6 @@ class _WireHeaders(dict[str, str]):
         return f"<{len(self)} request headers, values hidden>"
 
     __str__ = __repr__
-
-
-def _judge(
-    status: int,
-    headers: Mapping[str, str],
-    raw: bytes,
-    operation: str | None,
-    facts: DocumentFacts,
-    decoder: Decoder[Any] | None,
-) -> Any:
-    """Parse, classify and check one response body: exactly one strict walk of ``data``."""
-    if decoder is not None and status < 400:
-        # A decoder that reads bytes itself (turnmeter.decode's msgspec path) answers clean
-        # bodies without orjson's dicts; for anything else it returns None and the body takes
-        # the classifying path below.
-        from_body = getattr(decoder, "decode_body", None)
-        if from_body is not None:
-            rows = from_body(raw)
-            if rows is not None:
-                return rows
-    # Pausing the GC across parsing too was measured (bench/RESULTS.md): no gain over the
-    # decoder's own pause while it builds rows, so the parse runs with the GC as it is.
-    data = decode_response(status, headers, raw, operation=operation)
-    if decoder is not None:
-        return decoder(data, operation)
-    check_types(facts.plan, data, operation)
-    return data
-
-
-def decode_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, operation: str | None = None
-) -> dict[str, Any]:
-    """The ``data`` object of a GraphQL response, or the exception its status and body call for."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        if status >= 400:
-            raise classify_failure(status, [], headers, operation=operation) from None
-        excerpt = body[:BODY_EXCERPT].decode("utf-8", "replace")
-        raise UnreadableBody(
-            f"{operation or 'response'}: body is not JSON (HTTP {status}, {len(body)} bytes, "
-            f"starts {excerpt!r})",
-            status=status,
-        ) from None
-    if not isinstance(payload, dict):
-        raise MalformedResponse(
-            f"{operation or 'response'}: body is JSON {type(payload).__name__}, not an object",
-            status=status,
-        )
-    raw_errors = payload.get("errors")
-    if raw_errors not in (None, []):
-        details = parse_errors(raw_errors)
-        if not details:
-            raise MalformedResponse(
-                f"{operation or 'response'}: 'errors' is not a list", status=status
-            )
-        raise classify_failure(status, details, headers, operation=operation)
-    if status >= 400:
-        raise classify_failure(status, [], headers, operation=operation)
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        raise MalformedResponse(
-            f"{operation or 'response'}: no 'data' object in the response", status=status
-        )
-    return data
 
 
 def _refused_here(exc: BaseException) -> bool:
