@@ -22,9 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-
 from turnmeter.errors import ConfigError, TruncatedResult
+from turnmeter.generated import OrderBy
 from turnmeter.query.catalog import FieldSpec, lookup
 from turnmeter.windows import check_page, keyset_after
 
