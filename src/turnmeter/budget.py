@@ -3,12 +3,14 @@
 A signalling server asks this before minting every TURN credential, hundreds of times a minute.
 :class:`BudgetGuard` answers from one number it refreshes in the background (at most one query per
 ``refresh_interval``), knows how old that number is, and has an explicit policy for the moment
-it does not know (:class:`UnknownUsage`)::
+it does not know (:class:`UnknownUsage`). :meth:`BudgetGuard.check` never waits for Cloudflare
+longer than its ``decision_deadline``: without a number by then it answers from that policy
+while the refresh goes on in the background::
 
     async with TurnUsage() as turn, BudgetGuard(turn, custom_identifier="acme") as guard:
         decision = await guard.check(budget_usd=250)
         if not decision.allowed:
-            refuse(decision.reason)          # "over_budget" or "unknown"
+            refuse(decision.reason)          # "over_budget" or "unknown"; decision.detail says why
 
 Cost is ``max(0, GB - free_tier_gb) * price_per_gb`` with GB = 10^9 bytes (Cloudflare's $0.05
 per GB over 1,000 GB free, both configurable). Months are UTC calendar months: a number from last
@@ -21,17 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
 from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
 from turnmeter.observability import budget_logger
-from turnmeter.pricing import DEFAULT_FREE_TIER_GB, DEFAULT_PRICE_PER_GB, Amount, Pricing
+from turnmeter.pricing import (
+    DEFAULT_FREE_TIER_GB,
+    DEFAULT_PRICE_PER_GB,
+    Amount,
+    Pricing,
+    as_decimal,
+    is_over_budget,
+)
 from turnmeter.timerange import month_start
 
 if TYPE_CHECKING:
@@ -41,6 +51,13 @@ if TYPE_CHECKING:
 DEFAULT_REFRESH_INTERVAL = 60.0
 #: A number older than this (seconds) counts as unknown.
 DEFAULT_MAX_STALENESS = 600.0
+#: The longest (seconds) check() waits for a number it does not have. It sits on a signalling
+#: server's credential path, which must not stall for a hung analytics API (a request timeout is
+#: a minute); a healthy month-to-date query answers in well under this, so a cold guard still
+#: usually answers from a real number.
+DEFAULT_DECISION_DEADLINE = 0.25
+
+_F = TypeVar("_F", bound=Callable[..., object])
 
 
 class UnknownUsage(enum.Enum):
@@ -64,12 +81,17 @@ class MonthToDate:
 
 @dataclass(frozen=True, slots=True)
 class BudgetDecision:
-    """The guard's answer: ``allowed``, why, and the number behind it (None when unknown)."""
+    """The guard's answer: ``allowed``, why, and the number behind it (None when unknown).
+
+    ``detail`` says why in words: which side of the budget the cost is on, or why the usage is
+    unknown (no number within the decision deadline, the last refresh failed, too old).
+    """
 
     allowed: bool
     reason: Literal["under_budget", "over_budget", "unknown"]
     budget_usd: Decimal
     usage: MonthToDate | None
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +107,9 @@ class BudgetGuard:
 
     ``clock`` gives "now" (UTC) for the month and the query range; ``monotonic`` measures ages
     and intervals. Use as an async context manager to run the background refresh; without it,
-    checks refresh on demand (still at most once per ``refresh_interval``).
+    checks refresh on demand (still at most once per ``refresh_interval``); either way, leaving
+    it (or :meth:`stop`) cancels a refresh still in flight. :meth:`check` waits at most
+    ``decision_deadline`` seconds for a number; :meth:`usage` and :meth:`refresh` wait for it.
     """
 
     def __init__(
@@ -99,21 +123,26 @@ class BudgetGuard:
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         max_staleness: float = DEFAULT_MAX_STALENESS,
         on_unknown: UnknownUsage = UnknownUsage.FAIL_CLOSED,
+        decision_deadline: float = DEFAULT_DECISION_DEADLINE,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if key_id is not None and custom_identifier is not None:
             raise ConfigError("guard one scope: a key_id or a custom_identifier, not both")
-        if refresh_interval <= 0 or max_staleness <= 0:
-            raise ConfigError("refresh_interval and max_staleness must be positive")
         self._turn = turn
-        self._filters = {"key_id": key_id, "custom_identifier": custom_identifier}
+        self._filters = {
+            "key_id": _scope(key_id, "key_id"),
+            "custom_identifier": _scope(custom_identifier, "custom_identifier"),
+        }
         self.pricing = Pricing.of(price_per_gb, free_tier_gb)
-        self.refresh_interval = refresh_interval
-        self.max_staleness = max_staleness
+        self.refresh_interval = _seconds(refresh_interval, "refresh_interval")
+        self.max_staleness = _seconds(max_staleness, "max_staleness")
+        self.decision_deadline = _seconds(decision_deadline, "decision_deadline")
+        if not isinstance(on_unknown, UnknownUsage):
+            raise ConfigError(f"on_unknown must be an UnknownUsage, got {on_unknown!r}")
         self.on_unknown = on_unknown
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._monotonic = monotonic
+        self._clock = _callable(clock, "clock") or (lambda: datetime.now(UTC))
+        self._monotonic = _callable(monotonic, "monotonic") or time.monotonic
         self._reading: _Reading | None = None
         self._last_attempt: float | None = None
         self._refreshing: asyncio.Task[None] | None = None
@@ -159,19 +188,27 @@ class BudgetGuard:
             raise BudgetUnknown(f"no month-to-date usage fresh enough to vouch for{detail}")
         return self._month_to_date(reading)
 
-    async def check(self, budget_usd: Decimal | float | str) -> BudgetDecision:
-        """Allowed while the month's cost is below ``budget_usd``; unknown follows the policy."""
-        budget = Decimal(str(budget_usd))
-        reading = await self._current()
+    async def check(self, budget_usd: Amount) -> BudgetDecision:
+        """Allowed while the month's cost is below ``budget_usd``; unknown follows the policy.
+
+        Over budget once the cost has reached the budget (:func:`~turnmeter.pricing.
+        is_over_budget`, the rule ``turnmeter budget`` follows too). Answers within
+        ``decision_deadline`` seconds: without a usable number by then, the usage is unknown
+        for this decision while the refresh goes on in the background for later ones.
+        """
+        budget = as_decimal(budget_usd, "budget_usd")
+        reading = await self._current(self.decision_deadline)
         if reading is None:
             allowed = self.on_unknown is UnknownUsage.FAIL_OPEN
-            return BudgetDecision(allowed, "unknown", budget, None)
+            return BudgetDecision(allowed, "unknown", budget, None, self._unknown_because())
         usage = self._month_to_date(reading)
-        if usage.cost_usd >= budget:
-            return BudgetDecision(False, "over_budget", budget, usage)
-        return BudgetDecision(True, "under_budget", budget, usage)
+        if is_over_budget(usage.cost_usd, budget):
+            detail = f"month-to-date cost {usage.cost_usd} has reached the budget {budget}"
+            return BudgetDecision(False, "over_budget", budget, usage, detail)
+        detail = f"month-to-date cost {usage.cost_usd} is below the budget {budget}"
+        return BudgetDecision(True, "under_budget", budget, usage, detail)
 
-    async def over_budget(self, budget_usd: Decimal | float | str) -> bool:
+    async def over_budget(self, budget_usd: Amount) -> bool:
         """True when calls should stop: over budget, or unknown under ``FAIL_CLOSED``."""
         return not (await self.check(budget_usd)).allowed
 
@@ -188,16 +225,26 @@ class BudgetGuard:
         """The price of ``egress_bytes`` in one month, after the free tier."""
         return self.pricing.month_cost(egress_bytes)
 
-    async def _current(self) -> _Reading | None:
-        """The usable reading, refreshing first when there is none and one may be sent."""
+    async def _current(self, deadline: float | None = None) -> _Reading | None:
+        """The usable reading, refreshing first (up to ``deadline`` s) when there is none."""
         reading = self._usable()
         if reading is not None:
             if self._monotonic() - reading.taken >= self.refresh_interval:
                 self._maybe_start_refresh()  # stale-while-revalidate: answer now
             return reading
-        if self._maybe_start_refresh() or self._refreshing is not None:
-            await self._join_refresh()
+        self._maybe_start_refresh()
+        await self._join_refresh(deadline)
         return self._usable()
+
+    def _unknown_because(self) -> str:
+        if self._refreshing is not None:
+            return (
+                f"no month-to-date number within the {self.decision_deadline:g} s decision "
+                "deadline; a refresh is still in flight"
+            )
+        if self.last_error is not None:
+            return f"the last refresh failed ({self.last_error.partition(':')[0]})"
+        return "no month-to-date number fresh enough (older than max_staleness, or last month's)"
 
     def _usable(self) -> _Reading | None:
         reading = self._reading
@@ -231,15 +278,25 @@ class BudgetGuard:
             self._refreshing.add_done_callback(self._refresh_done)
         await self._join_refresh()
 
-    async def _join_refresh(self) -> None:
+    async def _join_refresh(self, within: float | None = None) -> None:
         task = self._refreshing
         if task is not None:
-            # Shielded: a cancelled caller must not cancel the refresh others wait for.
-            await asyncio.shield(task)
+            # asyncio.wait, not the task itself: neither the timeout nor a cancelled caller may
+            # cancel the refresh others wait for, and its outcome is read in _refresh_done.
+            await asyncio.wait((task,), timeout=within)
 
     def _refresh_done(self, task: asyncio.Task[None]) -> None:
         if self._refreshing is task:
             self._refreshing = None
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so asyncio never reports it as unhandled
+        if exc is not None:
+            # Not a TurnmeterError (those are kept in _refresh_once): a bug or a broken clock.
+            # Only its type is kept and logged: a foreign message is not ours to vouch for, and
+            # could quote a secret.
+            self.last_error = f"{type(exc).__name__}: unexpected error in the budget refresh"
+            budget_logger.error("budget refresh crashed: %s", type(exc).__name__)
 
     async def _refresh_once(self) -> None:
         self._last_attempt = taken = self._monotonic()
@@ -279,3 +336,28 @@ class BudgetGuard:
             cost_usd=self.cost_of(reading.egress_bytes),
             age=self._monotonic() - reading.taken,
         )
+
+
+def _seconds(value: object, name: str) -> float:
+    """``value`` as finite positive seconds, or a ConfigError naming ``name``."""
+    seconds = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an int too large for a float
+            seconds = float(value)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigError(f"{name} must be a finite, positive number of seconds, got {value!r}")
+    return seconds
+
+
+def _scope(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{name} must be a non-empty string or None, got {value!r}")
+    return value
+
+
+def _callable(value: _F | None, name: str) -> _F | None:
+    if value is not None and not callable(value):
+        raise ConfigError(f"{name} must be callable, got {value!r}")
+    return value

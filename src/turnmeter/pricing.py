@@ -33,6 +33,18 @@ def as_decimal(value: Amount, name: str) -> Decimal:
     return amount
 
 
+def is_over_budget(cost_usd: Decimal, budget_usd: Decimal) -> bool:
+    """Over budget once the cost has reached the budget: ``cost_usd >= budget_usd``.
+
+    The one rule behind ``BudgetGuard.check`` and ``turnmeter budget``. A budget of 0 is
+    therefore always reached (to stay inside the free tier, watch ``free_tier_left_bytes``).
+    """
+    # A budget is a hard monthly cap: the most the user means to pay. The question is asked
+    # before spending more (minting a credential), so at a cost equal to the cap nothing is
+    # left and anything further can only go past it; "budget left: $0.00" must read as over.
+    return cost_usd >= budget_usd
+
+
 @dataclass(frozen=True, slots=True)
 class Pricing:
     """Egress price and monthly free tier."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,10 +13,11 @@ from tests.conftest import CANARY_TOKEN
 from tests.resilience.conftest import Stack
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import KEYS, NOW
-from turnmeter import BudgetUnknown, ConfigError
+from turnmeter import BudgetUnknown, ConfigError, TurnUsage
 from turnmeter.budget import BudgetGuard, UnknownUsage, month_start
+from turnmeter.cli import main
 from turnmeter.retry import NO_RETRY
-from turnmeter.sandbox import Fault
+from turnmeter.sandbox import Fault, Sandbox
 
 
 def month_egress(stack: Stack, **match: str) -> int:
@@ -75,7 +78,12 @@ async def test_stale_number_becomes_unknown_and_failure_keeps_it_until_then(stac
     clock = FakeMonotonic()
     async with stack.client(retry=NO_RETRY) as turn:
         guard = BudgetGuard(
-            turn, refresh_interval=10, max_staleness=30, clock=lambda: NOW, monotonic=clock
+            turn,
+            refresh_interval=10,
+            max_staleness=30,
+            decision_deadline=30,  # about staleness: checks wait for each refresh's outcome
+            clock=lambda: NOW,
+            monotonic=clock,
         )
         first = await guard.usage()
         assert first.age == 0
@@ -128,8 +136,81 @@ async def test_guard_arguments_are_checked(stack: Stack) -> None:
             BudgetGuard(turn, refresh_interval=0)
 
 
+BAD_SECONDS = [0, -1, float("nan"), float("inf"), "5", None, True]
+BAD_AMOUNTS = [float("nan"), float("inf"), -1, "abc", "", None, True, [1]]
+BAD_ARGUMENTS = [
+    *[("refresh_interval", value) for value in BAD_SECONDS],
+    *[("max_staleness", value) for value in BAD_SECONDS],
+    *[("decision_deadline", value) for value in BAD_SECONDS],
+    *[("price_per_gb", value) for value in BAD_AMOUNTS if value is not None],
+    *[("free_tier_gb", value) for value in BAD_AMOUNTS if value is not None],
+    ("key_id", ""),
+    ("key_id", 7),
+    ("custom_identifier", ""),
+    ("on_unknown", "fail_open"),
+    ("clock", "now"),
+    ("monotonic", 1.0),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_ARGUMENTS)
+async def test_every_bad_constructor_argument_is_a_config_error_naming_it(
+    turn: TurnUsage, name: str, value: object
+) -> None:
+    with pytest.raises(ConfigError, match=name):
+        BudgetGuard(turn, **{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("budget", BAD_AMOUNTS)
+async def test_a_bad_budget_is_a_config_error_and_sends_nothing(
+    stack: Stack, budget: object
+) -> None:
+    async with stack.client() as turn:
+        guard = BudgetGuard(turn, clock=lambda: NOW)
+        with pytest.raises(ConfigError, match="budget_usd"):
+            await guard.check(budget)  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="budget_usd"):
+            await guard.over_budget(budget)  # type: ignore[arg-type]
+    assert stack.proxy.requests == 0
+
+
+async def test_good_arguments_of_every_accepted_type(turn: TurnUsage) -> None:
+    guard = BudgetGuard(
+        turn, refresh_interval=1, max_staleness=2.5, decision_deadline=0.1, clock=lambda: NOW
+    )
+    assert (guard.refresh_interval, guard.max_staleness, guard.decision_deadline) == (1, 2.5, 0.1)
+    for budget in (10, 10.5, "10.25", Decimal("1E+3"), 0):
+        assert (await guard.check(budget)).budget_usd == Decimal(str(budget))
+
+
 def test_month_start_is_utc() -> None:
     from datetime import timezone
 
     local = datetime(2024, 9, 1, 1, 30, tzinfo=timezone(timedelta(hours=2)))
     assert month_start(local) == datetime(2024, 8, 1, tzinfo=UTC)
+
+
+async def test_cli_and_guard_agree_at_below_and_above_the_cost(
+    turn: TurnUsage,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", CANARY_TOKEN)
+    monkeypatch.setenv("TURNMETER_SANDBOX_URL", sandbox.url)
+    monkeypatch.delenv("TURNMETER_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-turnmeter-test")
+    guard = BudgetGuard(turn, free_tier_gb=0, clock=lambda: NOW)
+    cost = (await guard.refresh()).cost_usd
+    assert cost > 0
+    argv = ["budget", "--sandbox", "--now", NOW.isoformat(), "--free-tier-gb", "0", "--format=json"]
+    for budget, over in [
+        (cost - Decimal("0.01"), True),
+        (cost, True),
+        (cost + Decimal("0.01"), False),
+    ]:
+        # The CLI runs its own event loop: on a thread, while this loop serves the sandbox.
+        code = await asyncio.to_thread(main, [*argv, "--budget", str(budget)])
+        (row,) = json.loads(capsys.readouterr().out)
+        decision = await guard.check(budget)
+        assert (row["over_budget"], code, decision.allowed) == (over, int(over), not over), budget

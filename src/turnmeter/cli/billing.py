@@ -14,7 +14,7 @@ from turnmeter.cli.reports import money, pricing_of, run_query
 from turnmeter.cli.runner import Report
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
-from turnmeter.pricing import as_decimal
+from turnmeter.pricing import as_decimal, is_over_budget
 from turnmeter.query import F, Query
 from turnmeter.timerange import TimeRange, month_start
 
@@ -57,7 +57,7 @@ async def budget_report(args: argparse.Namespace, turn: TurnUsage, now: datetime
         budget = as_decimal(args.budget, "--budget")
         row["budget_usd"] = money(budget)
         row["budget_left_usd"] = money(budget - usage.cost_usd)
-        over = usage.cost_usd > budget
+        over = is_over_budget(usage.cost_usd, budget)
         row["over_budget"] = over
     scope = (
         f"key {args.key_id}"

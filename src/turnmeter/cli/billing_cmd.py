@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from typing import Any
 
 from turnmeter.cli.options import (
@@ -12,22 +13,25 @@ from turnmeter.cli.options import (
     add_pricing_options,
     add_range_options,
 )
+from turnmeter.errors import ConfigError
+from turnmeter.pricing import as_decimal
 
 
 def register(subparsers: Any) -> None:
     budget = subparsers.add_parser(
         "budget",
-        help="month-to-date egress, cost, free tier left; exit 1 when over --budget",
+        help="month-to-date egress, cost, free tier left; exit 1 once at or over --budget",
         description="This UTC month's egress for the account (or one key or customer), what it "
         "costs after the free tier, and how much of the free tier and of --budget is left. "
-        "Exits 1 when the cost is over --budget, so cron jobs and scripts can act on it.",
+        "Exits 1 once the cost has reached --budget (the rule BudgetGuard.check follows), so "
+        "cron jobs and scripts can act on it.",
         epilog="Example: turnmeter budget --budget 250 || stop-minting-credentials",
     )
     add_connection_options(budget)
     group = budget.add_argument_group("scope (default: the whole account)")
     group.add_argument("--key", dest="key_id", help="one TURN key")
     group.add_argument("--customer", dest="custom_identifier", help="one custom identifier")
-    budget.add_argument("--budget", type=float, metavar="USD", help="monthly budget in dollars")
+    budget.add_argument("--budget", type=_usd, metavar="USD", help="monthly budget in dollars")
     add_pricing_options(budget)
     add_output_options(budget)
     budget.set_defaults(handler=_run("budget_report"))
@@ -56,6 +60,15 @@ def register(subparsers: Any) -> None:
         "billing (its data is sampled); costs one query per customer against the rate budget",
     )
     export.set_defaults(handler=_run("export_report"), custom_identifier=None, chart=None)
+
+
+def _usd(text: str) -> Decimal:
+    # Decimal straight from the text, never through a float: a budget typed as the exact cost
+    # must compare equal to it.
+    try:
+        return as_decimal(text, "the budget")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _run(function: str) -> Any:
