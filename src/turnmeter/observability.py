@@ -22,6 +22,9 @@ from typing import Any
 
 from turnmeter.retry import RetryEvent
 
+# A library's records are for its user's handlers: without one, logging.lastResort would print
+# every WARNING to stderr (the CLI's one-line errors came out as two lines).
+logging.getLogger("turnmeter").addHandler(logging.NullHandler())
 transport_logger = logging.getLogger("turnmeter.transport")
 retry_logger = logging.getLogger("turnmeter.retry")
 budget_logger = logging.getLogger("turnmeter.budget")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 
 from turnmeter.errors import ConfigError
 
@@ -38,28 +38,41 @@ def floor_minute(moment: datetime) -> datetime:
 
 def parse_moment(text: str, now: datetime, *, name: str) -> datetime:
     """An instant: ``7d`` (ago), ``2024-07-15`` (UTC midnight) or an ISO 8601 datetime."""
-    relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return floor_minute(now) - timedelta(**{_UNITS[unit]: amount})
     try:
-        if len(text.strip()) == 10:
-            return datetime.combine(date.fromisoformat(text.strip()), time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return _moment(text, now)
+    except OverflowError:
+        # `99999999999d`, `800000d` or `9999-12-31T23:00-05:00`: no datetime holds it.
+        raise ConfigError(
+            f"{name} {text!r} is outside the years 1 to 9999 (UTC) that times can take"
+        ) from None
     except ValueError:
         raise ConfigError(
             f"{name} {text!r} is not a time: use 7d, 12h, 30m, 2w, 2024-07-15 or "
             "2024-07-15T10:00:00Z"
         ) from None
+
+
+def _moment(text: str, now: datetime) -> datetime:
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2).lower()
+        return floor_minute(now) - timedelta(**{_UNITS[unit]: amount})
+    if len(text.strip()) == 10:
+        return datetime.combine(date.fromisoformat(text.strip()), time(), tzinfo=UTC)
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def month_range(text: str) -> TimeRange:
     """``2024-07`` -> [2024-07-01, 2024-08-01)."""
     match = _MONTH.match(text)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not 1 <= month <= 12:
         raise ConfigError(f"month {text!r} must look like 2024-07")
-    start = datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
+    # A range ends at the next month's first instant, which 9999-12 (like year 0) has not.
+    if year < MINYEAR or (year, month) >= (MAXYEAR, 12):
+        raise ConfigError(f"month {text!r} must fall between 0001-01 and 9999-11")
+    start = datetime(year, month, 1, tzinfo=UTC)
     return TimeRange(start, next_month(start))
 
 
@@ -108,8 +121,18 @@ def resolve_range(
     if this_month:
         return _checked(TimeRange(month_start(end), end))
     stop = parse_moment(until, now, name="--until") if until else end
-    start = parse_moment(since, now, name="--since") if since else stop - default_span
+    start = parse_moment(since, now, name="--since") if since else _before(stop, default_span)
     return _checked(TimeRange(start, stop))
+
+
+def _before(stop: datetime, span: timedelta) -> datetime:
+    try:
+        return stop - span
+    except OverflowError:
+        raise ConfigError(
+            f"the range needs a start: {stop.date().isoformat()} leaves no {span.days} days before it; "
+            "give --since"
+        ) from None
 
 
 def _checked(span: TimeRange) -> TimeRange:

@@ -55,6 +55,7 @@ def threaded_sandbox(rows_config: SandboxConfig) -> Iterator[ThreadedSandbox]:
 def cli_env(monkeypatch: pytest.MonkeyPatch, threaded_sandbox: ThreadedSandbox) -> str:
     """Environment for CLI runs against the threaded sandbox; returns its URL."""
     monkeypatch.setenv("CLOUDFLARE_API_TOKEN", CANARY_TOKEN)
+    monkeypatch.setenv("TURNMETER_SANDBOX_TOKEN", CANARY_TOKEN)  # --sandbox never sends the above
     monkeypatch.setenv("TURNMETER_SANDBOX_URL", threaded_sandbox.url)
     monkeypatch.delenv("TURNMETER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-turnmeter-test")

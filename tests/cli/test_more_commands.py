@@ -215,7 +215,7 @@ def test_ctrl_c_stops_cleanly(threaded_sandbox: ThreadedSandbox) -> None:
     assert threaded_sandbox.sandbox is not None
     threaded_sandbox.sandbox.faults.push(Fault.delay(3))  # long enough to interrupt
     env = os.environ | {
-        "CLOUDFLARE_API_TOKEN": CANARY_TOKEN,
+        "TURNMETER_SANDBOX_TOKEN": CANARY_TOKEN,
         "TURNMETER_SANDBOX_URL": threaded_sandbox.url,
     }
     process = subprocess.Popen(

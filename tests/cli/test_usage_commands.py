@@ -156,7 +156,7 @@ def test_bad_arguments_exit_codes(
 def test_auth_failure_exit_code_and_no_token(
     cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "wrong-" + CANARY_TOKEN)
+    monkeypatch.setenv("TURNMETER_SANDBOX_TOKEN", "wrong-" + CANARY_TOKEN)
     code, out, err = run(capsys, "total", "--sandbox", *RANGE, "--verbose")
     assert code == ExitCode.AUTH
     assert "Unauthorized" in err

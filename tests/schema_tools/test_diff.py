@@ -183,14 +183,17 @@ def test_cli_json_output_and_exit_code(
     assert {op["name"] for op in payload["operations"] if not op["valid"]} == {"UsageTotal"}
 
 
-@pytest.mark.parametrize("content", [None, "type Query {\n", '{"data": null}'])
+@pytest.mark.parametrize(
+    ("content", "code"), [(None, 2), ("type Query {\n", 10), ('{"data": null}', 10)]
+)
 def test_cli_usage_errors_exit_2(
-    tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, content: str | None, code: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A missing file is a usage error (2); an unreadable one is schema input (10).
     new = tmp_path / "new.graphql"
     if content is not None:
         new.write_text(content, encoding="utf-8")
-    assert main(["schema", "diff", str(COMMITTED_SCHEMA), str(new)]) == 2
+    assert main(["schema", "diff", str(COMMITTED_SCHEMA), str(new)]) == code
     assert "turnmeter schema diff:" in capsys.readouterr().err
 
 

@@ -45,6 +45,12 @@ def condition_for(
 
 def parse_expression(text: str, now: datetime) -> Condition:
     """``"username like bot-%"`` -> ``F.username.like("bot-%")``."""
+    if len(text.strip().splitlines()) > 1:
+        # Without this, "must read FIELD OP VALUE" would blame a well-formed expression.
+        raise ConfigError(
+            f"--filter {text!r} holds a line break: write one FIELD OP VALUE per --filter "
+            "(a value with a line break goes through --key, --user or --customer)"
+        )
     match = _EXPRESSION.match(text)
     if not match:
         raise ConfigError(

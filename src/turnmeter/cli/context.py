@@ -17,6 +17,8 @@ from turnmeter.config import load_config
 from turnmeter.timerange import TimeRange, parse_moment, resolve_range
 
 ENV_SANDBOX_URL = "TURNMETER_SANDBOX_URL"
+#: The token ``--sandbox URL`` sends. Never CLOUDFLARE_API_TOKEN: the URL may be anyone's.
+ENV_SANDBOX_TOKEN = "TURNMETER_SANDBOX_TOKEN"
 
 
 def config_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -55,7 +57,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         defaults = SandboxConfig()
         client = TurnUsage(
             account_tag=args.account or defaults.account_tag,
-            api_token=os.environ.get("CLOUDFLARE_API_TOKEN") or defaults.token,
+            api_token=os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token,
             endpoint=sandbox_url,
             timeout=timeout,
         )

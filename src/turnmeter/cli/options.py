@@ -3,9 +3,56 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from typing import Any
 
 FORMATS = ("table", "json", "csv", "ndjson")
+
+
+def non_empty(text: str) -> str:
+    """An argparse ``type=``: the library refuses empty filter values, so refuse them here."""
+    if not text:
+        # An empty value would otherwise filter on "" and answer with an empty table.
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type=``: an integer no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse ``type=``: a finite, non-negative number of seconds."""
+    return _seconds(text, positive=False)
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse ``type=``: a finite number of seconds above zero."""
+    return _seconds(text, positive=True)
+
+
+def _seconds(text: str, *, positive: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    # nan compares false with everything, so it would pass a plain `value < 0` check.
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds {bound}, got {text}")
+    return value
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +100,9 @@ def add_filter_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...]
         ("--region", "region", "datacenter region, e.g. WEUR"),
     ):
         if dest not in skip:
-            group.add_argument(flag, dest=dest, action="append", metavar="VALUE", help=what)
+            group.add_argument(
+                flag, dest=dest, action="append", type=non_empty, metavar="VALUE", help=what
+            )
     group.add_argument(
         "--filter",
         action="append",

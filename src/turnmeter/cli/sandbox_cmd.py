@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from turnmeter.cli.exit_codes import ExitCode
+from turnmeter.cli.options import at_least, positive_seconds, seconds
 
 DEFAULT_PORT = 8787
 DEFAULT_HOST = "127.0.0.1"
@@ -48,9 +49,9 @@ def _timestamp(text: str) -> datetime:
 def _data_options(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("synthetic data")
     data.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    data.add_argument("--days", type=int, default=7, help="days of traffic before now (7)")
-    data.add_argument("--keys", type=int, default=3, help="TURN keys (3)")
-    data.add_argument("--customers", type=int, default=40, help="custom identifiers (40)")
+    data.add_argument("--days", type=at_least(1), default=7, help="days of traffic before now (7)")
+    data.add_argument("--keys", type=at_least(1), default=3, help="TURN keys (3)")
+    data.add_argument("--customers", type=at_least(0), default=40, help="custom identifiers (40)")
     data.add_argument(
         "--now", type=_timestamp, metavar="ISO", help="fixed sandbox clock, e.g. 2025-06-01T00:00Z"
     )
@@ -84,7 +85,7 @@ def _register_serve(commands: Any) -> None:
     behaviour.add_argument(
         "--rate-limit", type=int, default=300, metavar="N", help="queries per window; 0 = off"
     )
-    behaviour.add_argument("--rate-window", type=float, default=300.0, metavar="SECONDS")
+    behaviour.add_argument("--rate-window", type=positive_seconds, default=300.0, metavar="SECONDS")
     behaviour.add_argument(
         "--error-status", choices=("documented", "always-200"), default="documented"
     )
@@ -97,7 +98,7 @@ def _register_serve(commands: Any) -> None:
         "reset, truncated, html, not_json, delay:0.5, error:MESSAGE",
     )
     behaviour.add_argument(
-        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay every request"
+        "--latency", type=seconds, default=0.0, metavar="SECONDS", help="delay every request"
     )
     parser.set_defaults(handler=_serve)
 

@@ -200,6 +200,7 @@ def _pull(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     import json
 
+    from turnmeter.cli.exit_codes import exit_code_for
     from turnmeter.errors import ConfigError, QueryError, SchemaError
     from turnmeter.schema_tools.diff import diff_schemas
 
@@ -210,9 +211,10 @@ def _diff(args: argparse.Namespace) -> int:
     try:
         report = diff_schemas(args.old, args.new, project=args.project, queries_dir=args.queries)
     except (SchemaError, ConfigError, QueryError) as exc:
-        # CI reads 1 and 3 as verdicts; an unreadable input must not look like one.
+        # CI reads 1 and 3 as verdicts; an unreadable input must not look like one, so it
+        # gets its family's code (10 for schema input), as every other command does.
         print(f"turnmeter schema diff: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return exit_code_for(exc)[0]
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
