@@ -130,8 +130,8 @@ def _before(stop: datetime, span: timedelta) -> datetime:
         return stop - span
     except OverflowError:
         raise ConfigError(
-            f"the range needs a start: {stop.date().isoformat()} leaves no {span.days} days before it; "
-            "give --since"
+            f"the range needs a start: {stop.date().isoformat()} leaves no {span.days} days "
+            "before it; give --since"
         ) from None
 
 
