@@ -196,7 +196,7 @@ async def test_cli_and_guard_agree_at_below_and_above_the_cost(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", CANARY_TOKEN)
+    monkeypatch.setenv("TURNMETER_SANDBOX_TOKEN", CANARY_TOKEN)  # what --sandbox URL sends
     monkeypatch.setenv("TURNMETER_SANDBOX_URL", sandbox.url)
     monkeypatch.delenv("TURNMETER_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent-turnmeter-test")
