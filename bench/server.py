@@ -1,8 +1,10 @@
 """The benchmark's one server: prepared Cloudflare-shaped answers over loopback HTTP.
 
 Runs in its own process (so the client under test has a core to itself) and answers every POST
-with the prepared ``UsageTimeseries`` body whose row count is the request's ``limit`` variable:
-the same bytes for every contender, nothing computed per request.
+with the prepared ``UsageTimeseries`` body of the largest prepared size within the request's
+``limit`` variable (a client asking ``limit + 1`` rows to learn whether more exist gets the same
+answer), and an empty answer to a keyset page (a filter with ``AND``: the series has no rows past
+its last one): the same bytes for every contender, nothing computed per request.
 
     python -m bench.server        # prints "PORT <n>", then serves until killed
 """
@@ -36,13 +38,15 @@ def body_for(rows: int) -> bytes:
 
 def build_app(sizes: tuple[int, ...] = SIZES) -> web.Application:
     """An app answering ``POST /graphql`` with the prepared body for the requested ``limit``."""
-    bodies = {n: body_for(n) for n in sizes}
+    bodies = {n: body_for(n) for n in (0, *sizes)}
 
     async def graphql(request: web.Request) -> web.Response:
-        payload = orjson.loads(await request.read())
-        limit = int(payload.get("variables", {}).get("limit", 1))
-        body = bodies.get(limit) or bodies.setdefault(limit, body_for(limit))
-        return web.Response(body=body, content_type="application/json")
+        variables = orjson.loads(await request.read()).get("variables", {})
+        limit = int(variables.get("limit", 1))
+        if "AND" in (variables.get("filter") or {}):
+            limit = 0  # a keyset page: nothing follows the series' last row
+        rows = max(n for n in bodies if n <= limit)
+        return web.Response(body=bodies[rows], content_type="application/json")
 
     app = web.Application()
     app.router.add_post("/graphql", graphql)

@@ -177,17 +177,29 @@ async def test_garbage_request_line_is_json(awkward: Sandbox) -> None:
     _assert_json_error(*await _raw_http(awkward, b"NOT HTTP AT ALL\r\n\r\n"), 400)
 
 
-async def test_run_app_answers_unparseable_requests_with_json(
-    http: aiohttp.ClientSession,
+#: How a served sandbox is started: the library's run_app, and `turnmeter sandbox serve`.
+SERVE_SCRIPTS = {
+    "run_app": (
+        "from turnmeter.sandbox.server import build_app, run_app; "
+        "from turnmeter.sandbox import SandboxConfig; "
+        "run_app(build_app(SandboxConfig(days=1, customers=2)), port={port})"
+    ),
+    "cli": (
+        "import sys; from turnmeter.cli import main; "
+        "sys.exit(main(['sandbox', 'serve', '--port', '{port}', '--days', '1', "
+        "'--customers', '2']))"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", sorted(SERVE_SCRIPTS))
+async def test_served_sandbox_answers_unparseable_requests_with_json(
+    http: aiohttp.ClientSession, how: str
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    script = (
-        "from turnmeter.sandbox.server import build_app, run_app; "
-        "from turnmeter.sandbox import SandboxConfig; "
-        f"run_app(build_app(SandboxConfig(days=1, customers=2)), port={port})"
-    )
+    script = SERVE_SCRIPTS[how].replace("{port}", str(port))
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", script, stderr=asyncio.subprocess.PIPE
     )

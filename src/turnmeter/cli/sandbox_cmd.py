@@ -144,11 +144,10 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from turnmeter.sandbox import build_app
     from turnmeter.sandbox.app import STATE_KEY
     from turnmeter.sandbox.faults import parse_fault_spec
+    from turnmeter.sandbox.server import run_app
 
     try:
         faults = [parse_fault_spec(spec) for spec in args.fault]
@@ -168,7 +167,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"  try: turnmeter limits --sandbox {url}   (Ctrl-C stops)",
         flush=True,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    # The sandbox's own runner: requests aiohttp cannot even parse get JSON answers too.
+    run_app(app, host=args.host, port=args.port)
     return int(ExitCode.OK)
 
 
