@@ -117,6 +117,8 @@ def test_library_prints_nothing_a_user_did_not_ask_for() -> None:
         (["top-keys", "--sandbox", *RANGE, "--timeout", "0"], ExitCode.CONFIG, "timeout"),
         (["top-keys", "--sandbox", *RANGE, "--customer", ""], ExitCode.USAGE, "--customer"),
         (["usage", "--sandbox", *RANGE, "--key", ""], ExitCode.USAGE, "--key"),
+        (["budget", "--sandbox", "--customer", ""], ExitCode.USAGE, "--customer"),
+        (["budget", "--sandbox", "--key", ""], ExitCode.USAGE, "--key"),
         (
             ["top-keys", "--sandbox", *RANGE, "--filter", "username = a\nb"],
             ExitCode.CONFIG,

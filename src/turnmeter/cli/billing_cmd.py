@@ -12,6 +12,7 @@ from turnmeter.cli.options import (
     add_output_options,
     add_pricing_options,
     add_range_options,
+    non_empty,
 )
 from turnmeter.errors import ConfigError
 from turnmeter.pricing import as_decimal
@@ -29,8 +30,10 @@ def register(subparsers: Any) -> None:
     )
     add_connection_options(budget)
     group = budget.add_argument_group("scope (default: the whole account)")
-    group.add_argument("--key", dest="key_id", help="one TURN key")
-    group.add_argument("--customer", dest="custom_identifier", help="one custom identifier")
+    group.add_argument("--key", dest="key_id", type=non_empty, help="one TURN key")
+    group.add_argument(
+        "--customer", dest="custom_identifier", type=non_empty, help="one custom identifier"
+    )
     budget.add_argument("--budget", type=_usd, metavar="USD", help="monthly budget in dollars")
     add_pricing_options(budget)
     add_output_options(budget)
