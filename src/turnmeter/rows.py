@@ -49,7 +49,11 @@ class UsageTotals:
 
 @dataclass(frozen=True, slots=True)
 class DatasetLimits:
-    """The TURN node's limits for an account, as Cloudflare reports them at run time."""
+    """The TURN node's limits for an account, as Cloudflare reports them at run time.
+
+    ``available_fields`` names nested fields the way Cloudflare does, parent and child joined by
+    an underscore (``sum_egressBytes``, ``dimensions_keyId``).
+    """
 
     enabled: bool
     available_fields: tuple[str, ...]
