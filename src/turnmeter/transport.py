@@ -101,7 +101,7 @@ class AiohttpTransport:
         # credentials out of reprs and logs, and nothing else reads them.
         self._headers = _WireHeaders({**BASE_HEADERS, **settings.auth.headers()})
         # Hides the credentials wherever a server echoes them into what we show.
-        self._redactor = Redactor(settings.auth.secrets())
+        self.redactor = Redactor(settings.auth.secrets())
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
@@ -226,7 +226,7 @@ class AiohttpTransport:
                 except TurnmeterError as exc:
                     outcome = type(exc).__name__
                     # Decoders quote values from the body too: one last pass over the message.
-                    self._redactor.exception(exc)
+                    self.redactor.exception(exc)
                     raise
                 finally:
                     record_outcome(span, outcome, status)
@@ -260,7 +260,7 @@ class AiohttpTransport:
             raw,
             operation=operation,
             max_wait=self._settings.max_server_wait,
-            redactor=self._redactor,
+            redactor=self.redactor,
         )
         if decoder is not None:
             return decoder(data, operation)
@@ -316,10 +316,10 @@ class AiohttpTransport:
                 f"{type(exc).__name__}: {exc}"
             )
         except TurnmeterError as exc:
-            raise self._redactor.exception(exc) from None
+            raise self.redactor.exception(exc) from None
         # Raised outside the except clauses: aiohttp's exception (its request_info holds the
         # request headers, credentials included) is then not even the hidden __context__.
-        raise self._redactor.exception(error)
+        raise self.redactor.exception(error)
 
     async def close(self, *, grace: float | None = None) -> None:
         """Wait up to ``grace`` seconds (default ``settings.close_timeout``) for requests in

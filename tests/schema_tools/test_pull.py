@@ -15,7 +15,7 @@ from graphql import build_schema, introspection_from_schema
 from tests.conftest import CANARY_TOKEN
 from tests.schema_tools.conftest import COMMITTED_SCHEMA
 from turnmeter.cli import main
-from turnmeter.errors import AuthError, ConfigError, Overloaded, UnreadableBody
+from turnmeter.errors import AuthError, ConfigError, Overloaded, TurnmeterError, UnreadableBody
 from turnmeter.sandbox import Sandbox
 from turnmeter.schema_tools import prune_text, pull, render
 
@@ -162,3 +162,22 @@ async def test_cache_only_keeps_the_full_introspection(
     cached = json.loads(result.cache_file.read_text())
     assert cached["data"]["__schema"]["queryType"]["name"] == "Query"
     assert result.url == url
+
+
+def _echo_token_as_html(request: web.Request) -> web.Response:
+    return web.Response(status=200, text=f"<html>{request.headers['Authorization']}</html>")
+
+
+def _echo_token_as_error(request: web.Request) -> web.Response:
+    echoed = request.headers["Authorization"]
+    return web.json_response({"data": None, "errors": [{"message": f"bad header {echoed}"}]})
+
+
+@pytest.mark.parametrize("echo", [_echo_token_as_html, _echo_token_as_error])
+async def test_a_token_echoed_by_the_server_is_redacted(
+    fault_server: FaultServer, tmp_path: Path, echo: Handler
+) -> None:
+    url = await fault_server.start([echo])
+    with pytest.raises(TurnmeterError) as caught:
+        await pull(url, token=CANARY_TOKEN, cache_dir=tmp_path, **FAST)
+    assert CANARY_TOKEN not in f"{caught.value} {caught.value!r}"

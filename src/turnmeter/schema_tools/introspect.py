@@ -85,7 +85,13 @@ async def fetch_introspection(
         for attempt in range(1, attempts + 1):
             try:
                 status, headers, raw = await transport.post(body, INTROSPECTION_OPERATION)
-                data = decode_response(status, headers, raw, operation=INTROSPECTION_OPERATION)
+                data = decode_response(
+                    status,
+                    headers,
+                    raw,
+                    operation=INTROSPECTION_OPERATION,
+                    redactor=transport.redactor,
+                )
             except _RETRYABLE as exc:
                 wait = _wait(exc, attempt, backoff)
                 if attempt == attempts or wait is None:
