@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.minute_sandbox import ChildFailed, receive, serve_minutes
 from turnmeter import TurnUsage
 from turnmeter.query import Query
-from turnmeter.ratelimit import RateBudget
+from turnmeter.transport.ratelimit import RateBudget
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
 DAYS = 90

@@ -18,9 +18,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from turnmeter import decode
-from turnmeter.decode import decoder_for
-from turnmeter.shapes import operation_text
+from turnmeter.decode import compiled as decode
+from turnmeter.decode.compiled import decoder_for
+from turnmeter.decode.shapes import operation_text
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATION = "UsageTimeseries"
@@ -163,7 +163,7 @@ class Turnmeter(Contender):
         from cf_analytics import Client as GeneratedClient
 
         from turnmeter import TurnUsage
-        from turnmeter.ratelimit import RateBudget
+        from turnmeter.transport.ratelimit import RateBudget
 
         # No client-side budget (the server is ours); the cap matches the concurrency test.
         self.turn = TurnUsage(
@@ -191,7 +191,7 @@ class Turnmeter(Contender):
         return await self._bare(n, since, until)
 
     async def _slow(self, n: int, since: datetime, until: datetime) -> Any:
-        from turnmeter.filters import compose_filter
+        from turnmeter.query.filters import compose_filter
         from turnmeter.rows import SeriesPoint
 
         result = await self.generated.usage_timeseries(ACCOUNT, compose_filter(since, until), n)
@@ -202,9 +202,9 @@ class Turnmeter(Contender):
         # The fast path minus the pipeline (single-flight, cache, cap, budget, retry, spans):
         # the facade's own variables + post + the fast decoder (msgspec from bytes; orjson +
         # errors[] otherwise). The gap to the fast row is what the pipeline costs per request.
-        from turnmeter.filters import filter_variables
+        from turnmeter.query.filters import filter_variables
         from turnmeter.rows import SeriesPoint
-        from turnmeter.transport import decode_response
+        from turnmeter.transport.http import decode_response
 
         variables = {"accountTag": ACCOUNT, "filter": filter_variables(since, until), "limit": n}
         body = orjson.dumps(

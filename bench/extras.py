@@ -57,9 +57,9 @@ def decode_costs() -> list[tuple[str, float]]:
     """Microseconds per row of each decoding step alone, on a fresh 10,000-row body each run."""
     from cf_analytics.usage_timeseries import UsageTimeseries
 
-    import turnmeter.decode as decode
-    import turnmeter.shapes as shapes
-    from turnmeter.documents import check_types, document_facts
+    import turnmeter.decode.compiled as decode
+    import turnmeter.decode.shapes as shapes
+    from turnmeter.decode.documents import check_types, document_facts
     from turnmeter.rows import SeriesPoint
 
     body = body_for(DECODE_ROWS)
@@ -121,7 +121,7 @@ def decode_costs() -> list[tuple[str, float]]:
 
 def memo_costs() -> list[tuple[str, float]]:
     """The DSL's tuple decoder with and without the per-response time memo, on two shapes."""
-    import turnmeter.decode as decode
+    import turnmeter.decode.compiled as decode
     from turnmeter.query.catalog import lookup
     from turnmeter.query.rows import decoder
 

@@ -26,7 +26,7 @@ def _peak_mb() -> float:
 
 async def pull(url: str, rows: int, page: int, hold: bool) -> dict[str, Any]:
     from turnmeter import TurnUsage
-    from turnmeter.ratelimit import RateBudget
+    from turnmeter.transport.ratelimit import RateBudget
 
     kept: list[Any] = []
     seen = total = 0

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     __version__: str
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
     from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
-    from turnmeter.cache import Answer, with_age
     from turnmeter.client import TurnUsage
     from turnmeter.errors import (
         AuthError,
@@ -43,8 +42,6 @@ if TYPE_CHECKING:
     from turnmeter.generated import OrderBy
     from turnmeter.pricing import Pricing
     from turnmeter.query import Condition, F, Query, QueryRow
-    from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode
-    from turnmeter.retry import RetryEvent, RetryPolicy
     from turnmeter.rows import (
         CustomerKeyUsage,
         CustomerUsage,
@@ -53,6 +50,9 @@ if TYPE_CHECKING:
         SeriesPoint,
         UsageTotals,
     )
+    from turnmeter.transport.cache import Answer, with_age
+    from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
+    from turnmeter.transport.retry import RetryEvent, RetryPolicy
 
 _ERRORS = (
     "AuthError",
@@ -95,8 +95,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "GlobalApiKey": ("turnmeter.auth", "GlobalApiKey"),
     "Secret": ("turnmeter.auth", "Secret"),
     "TurnUsage": ("turnmeter.client", "TurnUsage"),
-    "Answer": ("turnmeter.cache", "Answer"),
-    "with_age": ("turnmeter.cache", "with_age"),
+    "Answer": ("turnmeter.transport.cache", "Answer"),
+    "with_age": ("turnmeter.transport.cache", "with_age"),
     "BudgetDecision": ("turnmeter.budget", "BudgetDecision"),
     "BudgetGuard": ("turnmeter.budget", "BudgetGuard"),
     "MonthToDate": ("turnmeter.budget", "MonthToDate"),
@@ -106,11 +106,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "F": ("turnmeter.query", "F"),
     "Query": ("turnmeter.query", "Query"),
     "QueryRow": ("turnmeter.query", "QueryRow"),
-    "RateBudget": ("turnmeter.ratelimit", "RateBudget"),
-    "RateLimiter": ("turnmeter.ratelimit", "RateLimiter"),
-    "RateMode": ("turnmeter.ratelimit", "RateMode"),
-    "RetryEvent": ("turnmeter.retry", "RetryEvent"),
-    "RetryPolicy": ("turnmeter.retry", "RetryPolicy"),
+    "RateBudget": ("turnmeter.transport.ratelimit", "RateBudget"),
+    "RateLimiter": ("turnmeter.transport.ratelimit", "RateLimiter"),
+    "RateMode": ("turnmeter.transport.ratelimit", "RateMode"),
+    "RetryEvent": ("turnmeter.transport.retry", "RetryEvent"),
+    "RetryPolicy": ("turnmeter.transport.retry", "RetryPolicy"),
     **{name: ("turnmeter.errors", name) for name in _ERRORS},
     **{name: ("turnmeter.rows", name) for name in _ROWS},
 }

@@ -33,7 +33,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
 from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
-from turnmeter.observability import budget_logger
 from turnmeter.pricing import (
     DEFAULT_FREE_TIER_GB,
     DEFAULT_PRICE_PER_GB,
@@ -42,7 +41,8 @@ from turnmeter.pricing import (
     as_decimal,
     is_over_budget,
 )
-from turnmeter.timerange import month_start
+from turnmeter.query.timerange import month_start
+from turnmeter.transport.observability import budget_logger
 
 if TYPE_CHECKING:
     from turnmeter.client import TurnUsage

@@ -2,11 +2,11 @@
 
 The generated package is reached through :mod:`turnmeter.generated`, the one door. Each seed
 method checks its filter and ``orderBy`` arguments and writes them as the JSON the generated
-input model and enum would dump to (:mod:`turnmeter.filters`, :mod:`turnmeter.ordering`), sends
-its operation from ``queries/`` through the transport, and has the answer decoded straight into
-small typed rows (:mod:`turnmeter.decode`, :mod:`turnmeter.rows`). ``limits()`` goes through the
-generated client and its pydantic models; ``query()`` and ``stream()`` through the DSL
-(:mod:`turnmeter.query`).
+input model and enum would dump to (:mod:`turnmeter.query.filters`,
+:mod:`turnmeter.query.ordering`), sends its operation from ``queries/`` through the transport, and
+has the answer decoded straight into small typed rows (:mod:`turnmeter.decode.compiled`,
+:mod:`turnmeter.rows`). ``limits()`` goes through the generated client and its pydantic models;
+``query()`` and ``stream()`` through the DSL (:mod:`turnmeter.query`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ import pydantic
 
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
-from turnmeter.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.generated import GeneratedClient
-from turnmeter.listing import PER_KEY, SERIES, Listing, collect
-from turnmeter.node_limits import dataset_limits
-from turnmeter.ordering import OrderByArg, order_by_values
-from turnmeter.ratelimit import RateBudget, RateLimiter
-from turnmeter.retry import RetryHook, RetryPolicy
+from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
+from turnmeter.query.listing import PER_KEY, SERIES, Listing, collect
+from turnmeter.query.node_limits import dataset_limits
+from turnmeter.query.ordering import OrderByArg, order_by_values
 from turnmeter.rows import (
     CustomerKeyUsage,
     CustomerUsage,
@@ -38,7 +36,9 @@ from turnmeter.rows import (
     UsageTotals,
 )
 from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
-from turnmeter.transport import AiohttpTransport
+from turnmeter.transport.http import AiohttpTransport
+from turnmeter.transport.ratelimit import RateBudget, RateLimiter
+from turnmeter.transport.retry import RetryHook, RetryPolicy
 
 if typing.TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -85,7 +85,7 @@ class TurnUsage:
         max_server_wait: float | None = None,
     ) -> None:
         # retry / rate_budget / max_concurrency / cache_ttl / max_response_bytes /
-        # max_server_wait: see turnmeter.transport; None keeps the default. rate_limiter shares
+        # max_server_wait: see turnmeter.transport.http; None keeps the default. rate_limiter shares
         # one budget between clients; on_retry observes retries.
         self.settings = with_resilience(
             settings
@@ -256,7 +256,8 @@ class TurnUsage:
         limit: int | None,
         order_by: OrderByInput,
     ) -> list[T]:
-        # Every row, or at most `limit` and a TruncatedResult when more exist (turnmeter.listing).
+        # Every row, or at most `limit` and a TruncatedResult when more exist
+        # (turnmeter.query.listing).
         order = order_by_values(order_by)
         checked = None if limit is None else _limit(limit)
 
@@ -268,10 +269,11 @@ class TurnUsage:
     async def _fast_rows(
         self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
     ) -> list[T]:
-        # The fast path (turnmeter.decode): the operation text of queries/<operation>.graphql,
-        # its groups checked and built straight into rows inside the transport's attempt (the
-        # decoder is the one strict type walk). The generated client's method for the same
-        # operation (pydantic models) is the slow path; tests/decode holds them equal.
+        # The fast path (turnmeter.decode.compiled): the operation text of
+        # queries/<operation>.graphql, its groups checked and built straight into rows inside the
+        # transport's attempt (the decoder is the one strict type walk). The generated client's
+        # method for the same operation (pydantic models) is the slow path; tests/decode holds them
+        # equal.
         plan = _FAST_PLANS.get((operation, row, fields))
         if plan is None:
             plan = _FAST_PLANS[operation, row, fields] = _fast_plan(operation, row, fields)
@@ -297,7 +299,7 @@ class TurnUsage:
         except pydantic.ValidationError as exc:
             raise MalformedResponse(_validation_summary(exc)) from None
 
-    # --- The query DSL over any range (turnmeter.query, turnmeter.windows) -----------------
+    # --- The query DSL over any range (turnmeter.query, turnmeter.query.windows) -----------------
 
     #: The node limits, read once per client by :meth:`limits_cached`.
     _limits_cache: DatasetLimits | None = None
@@ -378,8 +380,8 @@ _FAST_PLANS: dict[tuple[str, type[Any], tuple[str, ...]], tuple[str, Any]] = {}
 
 def _fast_plan(operation: str, row: type[Any], fields: tuple[str, ...]) -> tuple[str, Any]:
     # Imported here: the decoder stack (msgspec, graphql-core) stays out of `import turnmeter`.
-    from turnmeter.decode import decoder_for
-    from turnmeter.shapes import operation_text
+    from turnmeter.decode.compiled import decoder_for
+    from turnmeter.decode.shapes import operation_text
 
     query = operation_text(operation)
     return query, decoder_for(query, operation, row, fields)

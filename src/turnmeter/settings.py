@@ -8,10 +8,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from turnmeter.auth import Auth, BearerToken, GlobalApiKey, NoAuth, Secret
-from turnmeter.classify import DEFAULT_MAX_SERVER_WAIT
 from turnmeter.errors import ConfigError
-from turnmeter.ratelimit import RateBudget
-from turnmeter.retry import RetryPolicy
+from turnmeter.transport.classify import DEFAULT_MAX_SERVER_WAIT
+from turnmeter.transport.ratelimit import RateBudget
+from turnmeter.transport.retry import RetryPolicy
 from turnmeter.validate import positive_int, seconds
 
 CLOUDFLARE_GRAPHQL_ENDPOINT = "https://api.cloudflare.com/client/v4/graphql"

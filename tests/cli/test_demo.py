@@ -12,8 +12,8 @@ from rich.console import Console
 from tests.usage_data import NOW, usage_rows
 from turnmeter import TurnUsage
 from turnmeter.cli import main
-from turnmeter.demo import DEMO_DAYS, SERIES_MINUTES, fetch_demo, print_demo
-from turnmeter.render import format_bytes
+from turnmeter.cli.demo import DEMO_DAYS, SERIES_MINUTES, fetch_demo, print_demo
+from turnmeter.cli.render import format_bytes
 
 TITLES = (
     "1. Top TURN keys by egress",

@@ -10,7 +10,7 @@ import pytest
 
 from tests.usage_data import NOW, START, usage_rows
 from turnmeter.cli import main
-from turnmeter.output import human_value
+from turnmeter.cli.output import human_value
 
 RANGE = ["--since", START.isoformat(), "--until", NOW.isoformat(), "--now", NOW.isoformat()]
 ROWS = [r for r in usage_rows() if START <= r.minute < NOW]

@@ -58,7 +58,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_naive_aware_mix_is_refused() -> None:
     aware = datetime(2024, 8, 1, tzinfo=UTC)
-    from turnmeter.filters import compose_filter
+    from turnmeter.query.filters import compose_filter
 
     with pytest.raises(ConfigError):
         compose_filter(aware, datetime(2024, 8, 2))

@@ -21,8 +21,8 @@ from turnmeter import (
     TurnUsage,
     UnreadableBody,
 )
-from turnmeter.retry import NO_RETRY
 from turnmeter.sandbox import Fault, Sandbox
+from turnmeter.transport.retry import NO_RETRY
 
 SINCE = NOW - timedelta(days=1)
 

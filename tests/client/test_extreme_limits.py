@@ -21,8 +21,8 @@ from aiohttp import web
 from tests.conftest import CANARY_TOKEN
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, Query, TurnUsage
-from turnmeter.ratelimit import RateBudget
 from turnmeter.sandbox import Sandbox
+from turnmeter.transport.ratelimit import RateBudget
 
 
 @asynccontextmanager

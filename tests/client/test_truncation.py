@@ -26,8 +26,8 @@ from turnmeter import (
     TruncatedResult,
     TurnUsage,
 )
-from turnmeter.ratelimit import RateBudget
 from turnmeter.sandbox import Sandbox, SandboxConfig, UsageRow
+from turnmeter.transport.ratelimit import RateBudget
 
 NOW = datetime(2024, 8, 10, 0, 0, tzinfo=UTC)
 #: 7.5 days of minutes: more than one 10,000-row page.

@@ -1,6 +1,6 @@
 """The slow path as the facade ran it before the fast path, used as the oracle.
 
-The transport's JSON-type walk (:func:`turnmeter.documents.check_types`), then the generated
+The transport's JSON-type walk (:func:`turnmeter.decode.documents.check_types`), then the generated
 pydantic models, then the facade's own checks (a viewer, an account, a sum and dimensions).
 """
 
@@ -20,11 +20,11 @@ from cf_analytics import (
     UsageTotal,
 )
 
-from turnmeter.decode import RowDecoder, decoder_for
-from turnmeter.documents import check_types, document_facts
+from turnmeter.decode.compiled import RowDecoder, decoder_for
+from turnmeter.decode.documents import check_types, document_facts
+from turnmeter.decode.shapes import operation_text
 from turnmeter.errors import MalformedResponse
 from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
-from turnmeter.shapes import operation_text
 
 
 @dataclass(frozen=True)

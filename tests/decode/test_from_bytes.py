@@ -18,12 +18,12 @@ from tests.decode.oracle import CASES, Case, group_for, response
 from tests.decode.test_parity_property import mutated
 from tests.usage_data import NOW, START
 from turnmeter import AuthError, TurnUsage
-from turnmeter.decode import decoder_for
+from turnmeter.decode.compiled import decoder_for
+from turnmeter.decode.scalars import needs_python_check
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder as dsl_decoder
 from turnmeter.sandbox import Fault, Sandbox
-from turnmeter.scalars import needs_python_check
-from turnmeter.transport import decode_response
+from turnmeter.transport.http import decode_response
 
 SERIES = CASES["UsageTimeseries"]
 HOUR_KEY = tuple(lookup(name) for name in ("hour", "key_id", "egress_bytes", "date"))

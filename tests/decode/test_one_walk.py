@@ -11,11 +11,11 @@ import pytest
 from tests.decode.oracle import CASES, group_for, response
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, TurnUsage
-from turnmeter.decode import decoder_for
+from turnmeter.decode.compiled import decoder_for
+from turnmeter.decode.shapes import operation_text
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder
 from turnmeter.sandbox import Fault, Sandbox
-from turnmeter.shapes import operation_text
 
 SERIES = CASES["UsageTimeseries"]
 HOUR_KEY = tuple(lookup(name) for name in ("hour", "key_id", "egress_bytes", "date"))

@@ -11,7 +11,7 @@ from cf_analytics import Client as GeneratedClient
 from tests.decode.oracle import CASES, group_for, response
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, TurnUsage
-from turnmeter.filters import compose_filter
+from turnmeter.query.filters import compose_filter
 from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
 from turnmeter.sandbox import Fault, Sandbox
 

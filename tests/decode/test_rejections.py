@@ -10,10 +10,10 @@ import pydantic
 import pytest
 
 from tests.decode.oracle import CASES, group_for, response
-from turnmeter.decode import GC_PAUSE_MIN_ROWS, decoder_for
+from turnmeter.decode.compiled import GC_PAUSE_MIN_ROWS, decoder_for
+from turnmeter.decode.shapes import operation_text, shape_of
 from turnmeter.errors import MalformedResponse, QueryError
 from turnmeter.rows import SeriesPoint
-from turnmeter.shapes import operation_text, shape_of
 
 SERIES = CASES["UsageTimeseries"]
 WHERE = "accounts[0].callsTurnUsageAdaptiveGroups"

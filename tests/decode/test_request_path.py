@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.conftest import CANARY_TOKEN
 from turnmeter.auth import BearerToken, Secret
 from turnmeter.errors import ConfigError
-from turnmeter.filters import (
+from turnmeter.query.filters import (
     FILTER_DIMENSIONS,
     compose_filter,
     dimension_conditions,
@@ -21,7 +21,7 @@ from turnmeter.filters import (
     time_range,
 )
 from turnmeter.settings import ClientSettings
-from turnmeter.transport import AiohttpTransport
+from turnmeter.transport.http import AiohttpTransport
 
 NAMES = st.text(min_size=1, max_size=4)
 ONE_OR_MANY = st.one_of(st.none(), NAMES, st.lists(NAMES, min_size=1, max_size=3))

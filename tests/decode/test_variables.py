@@ -9,7 +9,7 @@ from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject a
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from turnmeter.filters import compose_filter, filter_json
+from turnmeter.query.filters import compose_filter, filter_json
 
 NAMES = st.text(min_size=1, max_size=4)
 ONE_OR_MANY = st.one_of(st.none(), NAMES, st.lists(NAMES, min_size=1, max_size=3))

@@ -8,8 +8,8 @@ import pytest
 
 from tests.query.grid import LIFTED_LIMITS, SMALL_LIMITS, config
 from turnmeter import TurnUsage
-from turnmeter.ratelimit import RateBudget
 from turnmeter.sandbox import Sandbox
+from turnmeter.transport.ratelimit import RateBudget
 
 
 def client_for(sandbox: Sandbox) -> TurnUsage:

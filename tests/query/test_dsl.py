@@ -16,7 +16,7 @@ from turnmeter import OrderBy, QueryError
 from turnmeter.query import DIMENSIONS, METRICS, F, Query
 from turnmeter.query.document import document_for
 from turnmeter.query.rows import QueryRow, row_class
-from turnmeter.windows import Window, keyset_after, sort_rows, split
+from turnmeter.query.windows import Window, keyset_after, sort_rows, split
 
 T0 = datetime(2024, 8, 8, 2, 0, tzinfo=UTC)
 FILTER_KEYS = {field.alias or name for name, field in FilterInput.model_fields.items()}

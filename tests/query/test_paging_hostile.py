@@ -20,8 +20,8 @@ from aiohttp import web
 
 from tests.query.grid import NOW, PAGE, START, TOKEN
 from turnmeter import MalformedResponse, Query, TurnUsage
-from turnmeter.ratelimit import RateBudget
 from turnmeter.sandbox import Sandbox
+from turnmeter.transport.ratelimit import RateBudget
 
 Groups = list[dict[str, Any]]
 #: (previous page's groups, this page's groups) -> the groups to answer instead.

@@ -20,9 +20,9 @@ from aiohttp import web
 
 from tests.conftest import CANARY_TOKEN
 from turnmeter import TurnUsage
-from turnmeter.ratelimit import NO_RATE_BUDGET
-from turnmeter.retry import RetryPolicy
 from turnmeter.sandbox import Sandbox, SandboxConfig
+from turnmeter.transport.ratelimit import NO_RATE_BUDGET
+from turnmeter.transport.retry import RetryPolicy
 
 #: Backoff small enough that a test with retries stays in the tens of milliseconds.
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, total_time=5.0)

@@ -13,12 +13,12 @@ from tests.resilience.conftest import Stack
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
 from turnmeter import ConfigError, RateLimited, TransportError
-from turnmeter.cache import with_age
-from turnmeter.classify import classify_failure
-from turnmeter.documents import document_facts
-from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode, SQLiteStore
+from turnmeter.decode.documents import document_facts
 from turnmeter.resources import query_text
 from turnmeter.sandbox import Fault
+from turnmeter.transport.cache import with_age
+from turnmeter.transport.classify import classify_failure
+from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode, SQLiteStore
 
 SINCE = NOW - timedelta(days=1)
 

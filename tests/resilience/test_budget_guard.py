@@ -16,8 +16,8 @@ from tests.usage_data import KEYS, NOW
 from turnmeter import BudgetUnknown, ConfigError, TurnUsage
 from turnmeter.budget import BudgetGuard, UnknownUsage, month_start
 from turnmeter.cli import main
-from turnmeter.retry import NO_RETRY
 from turnmeter.sandbox import Fault, Sandbox
+from turnmeter.transport.retry import NO_RETRY
 
 
 def month_egress(stack: Stack, **match: str) -> int:

@@ -25,9 +25,9 @@ from turnmeter import (
     TurnmeterError,
     UnreadableBody,
 )
-from turnmeter.ratelimit import RateBudget, RateMode
-from turnmeter.retry import NO_RETRY, RetryEvent, RetryPolicy
 from turnmeter.sandbox import Fault
+from turnmeter.transport.ratelimit import RateBudget, RateMode
+from turnmeter.transport.retry import NO_RETRY, RetryEvent, RetryPolicy
 
 SINCE = NOW - timedelta(days=1)
 SHORT_RATE_LIMIT = "rate limiter budget depleted, try again after 0.05 seconds"

@@ -13,8 +13,8 @@ from tests.conftest import CANARY_TOKEN
 from tests.resilience.conftest import Stack
 from tests.usage_data import NOW
 from turnmeter import TurnmeterError, TurnUsage
-from turnmeter.retry import NO_RETRY
 from turnmeter.sandbox import Fault
+from turnmeter.transport.retry import NO_RETRY
 
 SINCE = NOW - timedelta(days=1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -21,9 +21,9 @@ from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
 from turnmeter import TurnUsage
 from turnmeter.budget import BudgetGuard, UnknownUsage
-from turnmeter.ratelimit import NO_RATE_BUDGET
-from turnmeter.retry import NO_RETRY
 from turnmeter.sandbox import Sandbox
+from turnmeter.transport.ratelimit import NO_RATE_BUDGET
+from turnmeter.transport.retry import NO_RETRY
 
 #: The client's request timeout: a hung refresh would hold a waiting check this long.
 REQUEST_TIMEOUT = 60.0

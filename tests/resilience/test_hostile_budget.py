@@ -24,8 +24,8 @@ from tests.resilience.conftest import Stack
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
 from turnmeter import ConfigError, RateLimited, TurnmeterError
-from turnmeter.ratelimit import RateBudget, RateLimiter, RateMode
-from turnmeter.retry import NO_RETRY, RetryPolicy
+from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
+from turnmeter.transport.retry import NO_RETRY, RetryPolicy
 
 SINCE = NOW - timedelta(days=1)
 #: The largest HTTP date there is: a server (or an older turnmeter) saying "never".
@@ -326,7 +326,7 @@ async def test_lock_timeout_is_configurable_and_covers_every_use(tmp_path: Path)
 
 GRANTER = """
 import asyncio, json, sys, time
-from turnmeter.ratelimit import RateBudget, RateLimiter
+from turnmeter.transport.ratelimit import RateBudget, RateLimiter
 
 path, limit, window, count, start = sys.argv[1:]
 

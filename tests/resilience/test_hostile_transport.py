@@ -39,9 +39,9 @@ from turnmeter import (
     TurnUsage,
     UnreadableBody,
 )
-from turnmeter.ratelimit import NO_RATE_BUDGET
-from turnmeter.retry import NO_RETRY, RetryPolicy
 from turnmeter.settings import ClientSettings
+from turnmeter.transport.ratelimit import NO_RATE_BUDGET
+from turnmeter.transport.retry import NO_RETRY, RetryPolicy
 
 ACCOUNT = "a" * 32
 SINCE = NOW - timedelta(days=1)

@@ -9,7 +9,7 @@ from typing import Any
 from tests.resilience.conftest import Stack, open_stack
 from tests.usage_data import NOW
 from turnmeter.budget import BudgetGuard
-from turnmeter.ratelimit import RateBudget
+from turnmeter.transport.ratelimit import RateBudget
 
 WINDOW = 0.25
 CLIENT_LIMIT = 40

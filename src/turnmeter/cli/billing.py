@@ -16,7 +16,7 @@ from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
 from turnmeter.pricing import as_decimal, is_over_budget
 from turnmeter.query import F, Query
-from turnmeter.timerange import TimeRange, month_start
+from turnmeter.query.timerange import TimeRange, month_start
 
 EXPORT_COLUMNS = (
     "period_start",

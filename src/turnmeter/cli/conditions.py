@@ -13,11 +13,11 @@ from datetime import date, datetime
 from typing import Any
 
 from turnmeter.errors import ConfigError
-from turnmeter.filters import FILTER_DIMENSIONS
 from turnmeter.query import F
 from turnmeter.query.catalog import DIMENSIONS
 from turnmeter.query.conditions import Condition
-from turnmeter.timerange import parse_moment
+from turnmeter.query.filters import FILTER_DIMENSIONS
+from turnmeter.query.timerange import parse_moment
 
 _EXPRESSION = re.compile(
     r"^\s*(\w+)\s*(!=|<=|>=|=|<|>|\bnotin\b|\bin\b|\bnotlike\b|\blike\b)\s*(.*?)\s*$"

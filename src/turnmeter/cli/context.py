@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from turnmeter.cli.config import load_config
 from turnmeter.client import TurnUsage
-from turnmeter.config import load_config
-from turnmeter.timerange import TimeRange, parse_moment, resolve_range
+from turnmeter.query.timerange import TimeRange, parse_moment, resolve_range
 
 ENV_SANDBOX_URL = "TURNMETER_SANDBOX_URL"
 #: The token ``--sandbox URL`` sends. Never CLOUDFLARE_API_TOKEN: the URL may be anyone's.

@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from turnmeter.demo import run_demo
+    from turnmeter.cli.demo import run_demo
 
     asyncio.run(run_demo(Console()))
     return 0

@@ -20,7 +20,7 @@ from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
 from turnmeter.pricing import Pricing
 from turnmeter.query import Query, QueryRow
-from turnmeter.timerange import TimeRange
+from turnmeter.query.timerange import TimeRange
 
 #: Cents to four places: enough for per-customer shares of a cent.
 MONEY_PLACES = Decimal("0.0001")

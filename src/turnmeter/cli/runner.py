@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from turnmeter.cli.context import open_client, output_format, output_stream
+from turnmeter.cli.output import write_parquet, write_rows
+from turnmeter.cli.render import sparkline
 from turnmeter.client import TurnUsage
-from turnmeter.output import write_parquet, write_rows
-from turnmeter.render import sparkline
 
 
 @dataclass(slots=True)
@@ -51,7 +51,7 @@ def run_report(args: argparse.Namespace, fetch: Fetch) -> int:
         if report.sparkline and fmt == "table" and stream.isatty():
             stream.write(sparkline([row[report.sparkline] for row in report.rows]) + "\n")
     if getattr(args, "chart", None) and report.chart:
-        from turnmeter.chart import draw_chart
+        from turnmeter.cli.chart import draw_chart
 
         draw_chart(report.rows, *report.chart, path=args.chart, title=report.title)
     return report.exit_code

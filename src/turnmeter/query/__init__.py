@@ -14,7 +14,7 @@
     rows = await turn.query(q, since, until)
 
 Run it with :meth:`turnmeter.TurnUsage.query` or :meth:`turnmeter.TurnUsage.stream`; the
-windows, pages and merging are in :mod:`turnmeter.windows`.
+windows, pages and merging are in :mod:`turnmeter.query.windows`.
 """
 
 from __future__ import annotations

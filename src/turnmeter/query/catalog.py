@@ -3,7 +3,7 @@
 One table maps every spelling a user may write (``"hour"``, ``"datetimeHour"``,
 ``"dimensions.datetimeHour"``; ``"egress"``, ``"egress_bytes"``, ``"sum.egressBytes"``) to one
 :class:`FieldSpec`. The friendly name is also the attribute of the result row and the name
-``order_by`` accepts (see :mod:`turnmeter.ordering` for the enum side).
+``order_by`` accepts (see :mod:`turnmeter.query.ordering` for the enum side).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ METRICS: tuple[FieldSpec, ...] = (
     _avg("avg_connections_hour", "concurrentConnectionsHour", "datetimeHour"),
 )
 
-#: Short metric spellings that :mod:`turnmeter.ordering` already uses.
+#: Short metric spellings that :mod:`turnmeter.query.ordering` already uses.
 _SHORT_METRICS = {"egress": "egress_bytes", "ingress": "ingress_bytes"}
 
 

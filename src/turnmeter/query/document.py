@@ -15,7 +15,7 @@ from typing import Any
 from gql.dsl import DSLQuery, DSLSchema, DSLVariableDefinitions, dsl_gql
 from graphql import print_ast, validate
 
-from turnmeter.documents import turn_schema
+from turnmeter.decode.documents import turn_schema
 from turnmeter.errors import QueryError
 from turnmeter.query.catalog import FieldSpec
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from turnmeter.errors import ConfigError, QueryError
 from turnmeter.generated import OrderBy
-from turnmeter.ordering import to_order_by
 from turnmeter.query.catalog import BY_NAME, DIMENSIONS, METRICS, FieldSpec, lookup
 from turnmeter.query.conditions import Condition
+from turnmeter.query.ordering import to_order_by
 
 #: Metrics a query selects when it names none: the billed quantity.
 DEFAULT_METRICS = ("egress_bytes",)
@@ -48,7 +48,7 @@ class Query:
 
     ``where`` is a :class:`~turnmeter.query.conditions.Condition` built from ``F``;
     ``order_by`` names selected fields (``"-egress_bytes"`` for descending; the enum and
-    :mod:`turnmeter.ordering` names work too); ``limit`` keeps the first N rows of the whole
+    :mod:`turnmeter.query.ordering` names work too); ``limit`` keeps the first N rows of the whole
     range (None: every row, paged as needed). The time range is given when the query runs.
     """
 

@@ -6,8 +6,9 @@ the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``dat
 :class:`QueryRow`. Internally rows travel as plain tuples (dimensions, then metrics): merging
 and sorting tuples is the cheap path, and the dataclass is built once per final row.
 
-Decoding is :mod:`turnmeter.decode`'s compiled strict decoder (the facade's fast path too): one
-decoder implementation in the project, checking every leaf of every group against the schema.
+Decoding is :mod:`turnmeter.decode.compiled`'s compiled strict decoder (the facade's fast path
+too): one decoder implementation in the project, checking every leaf of every group against the
+schema.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from turnmeter.decode import RowDecoder, decoder_for
+from turnmeter.decode.compiled import RowDecoder, decoder_for
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
 

@@ -1,8 +1,8 @@
 """Running a :class:`Query` over any range: windows, pages, merge, progress, streaming.
 
 The plan for one call: read the node limits (cached per client), check the query against them,
-bound the range by ``notOlderThan``, cut it into windows (:mod:`turnmeter.windows`), then fetch
-each window with at most ``concurrency`` windows in flight:
+bound the range by ``notOlderThan``, cut it into windows (:mod:`turnmeter.query.windows`), then
+fetch each window with at most ``concurrency`` windows in flight:
 
 * groups whole in one window and a ``limit`` given: one request per window with the query's own
   ``orderBy`` and ``limit`` (the global top N is the top N of the windows' top N, because no
@@ -21,15 +21,14 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
-from turnmeter.decode import RowDecoder
+from turnmeter.decode.compiled import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
 from turnmeter.generated import FilterInput, OrderBy, dump_variables
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
 from turnmeter.query.model import Query
 from turnmeter.query.rows import QueryRow, Values, decoder, row_class
-from turnmeter.rows import DatasetLimits
-from turnmeter.windows import (
+from turnmeter.query.windows import (
     Merger,
     Window,
     WindowPlan,
@@ -40,6 +39,7 @@ from turnmeter.windows import (
     plan_windows,
     top,
 )
+from turnmeter.rows import DatasetLimits
 
 #: Windows fetched at the same time unless told otherwise; the transport's own rate budget and
 #: concurrency cap still apply underneath.

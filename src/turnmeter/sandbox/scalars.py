@@ -22,7 +22,7 @@ from graphql import (
     ValueNode,
 )
 
-from turnmeter.scalars import INT_RANGES
+from turnmeter.decode.scalars import INT_RANGES
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -30,7 +30,7 @@ from turnmeter.errors import (
 )
 from turnmeter.schema_tools.store import PruneResult, prune_source, public_url, write_pruned
 from turnmeter.settings import CLOUDFLARE_GRAPHQL_ENDPOINT, ENV_TOKEN, ClientSettings
-from turnmeter.transport import AiohttpTransport, decode_response
+from turnmeter.transport.http import AiohttpTransport, decode_response
 
 DEFAULT_URL = CLOUDFLARE_GRAPHQL_ENDPOINT
 #: Seconds for the whole introspection: Cloudflare's answer is ~11 MB with descriptions.

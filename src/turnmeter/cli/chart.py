@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from turnmeter.cli.render import format_bytes
 from turnmeter.errors import ConfigError
-from turnmeter.render import format_bytes
 
 CHART_SUFFIXES = (".png", ".svg")
 _FIGURE_SIZE = (10, 5)

@@ -14,8 +14,8 @@ where the facade only looked at the first (Cloudflare sends one account per acco
 Anything else raises :class:`~turnmeter.errors.MalformedResponse`
 naming the path, e.g. ``callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
 
-Leaf types and nullability come from the pruned schema (:mod:`turnmeter.shapes`), and operation
-texts from ``queries/``: nothing here restates the schema.
+Leaf types and nullability come from the pruned schema (:mod:`turnmeter.decode.shapes`), and
+operation texts from ``queries/``: nothing here restates the schema.
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from turnmeter.errors import MalformedResponse, QueryError
-from turnmeter.scalars import (
+from turnmeter.decode.scalars import (
     BOOL_SCALARS,
     FLOAT_SCALARS,
     INT_RANGES,
     TEXT_SCALARS,
     needs_python_check,
 )
-from turnmeter.shapes import Shape, shape_of
+from turnmeter.decode.shapes import Shape, shape_of
+from turnmeter.errors import MalformedResponse, QueryError
 
 R = TypeVar("R")
 
@@ -69,7 +69,7 @@ class RowDecoder(Generic[R]):
         #: The generated source, kept for debugging and for the curious.
         self.source = source
         namespace: dict[str, Any] = _namespace(row_type)
-        exec(compile(source, f"<turnmeter.decode {row_type.__name__}>", "exec"), namespace)
+        exec(compile(source, f"<turnmeter.decode.compiled {row_type.__name__}>", "exec"), namespace)
         self._groups: Callable[[list[Any], list[R]], None] = namespace["decode_groups"]
         self._body: Any = _UNBUILT  # the msgspec pair, built on first use (decode_body)
 
@@ -119,7 +119,7 @@ class RowDecoder(Generic[R]):
         return rows  # None for no account: the usual way says so
 
     def _build_body_decoder(self) -> tuple[Any, Callable[[list[Any], list[R]], None]] | None:
-        from turnmeter.decode_bytes import envelope_decoder
+        from turnmeter.decode.from_bytes import envelope_decoder
 
         decoder = envelope_decoder(self.shape)
         if decoder is None:
@@ -127,7 +127,9 @@ class RowDecoder(Generic[R]):
         source = _source(self.shape, self.row_type, self.fields, structs=True)
         namespace: dict[str, Any] = _namespace(self.row_type)
         exec(
-            compile(source, f"<turnmeter.decode {self.row_type.__name__} structs>", "exec"),
+            compile(
+                source, f"<turnmeter.decode.compiled {self.row_type.__name__} structs>", "exec"
+            ),
             namespace,
         )
         return decoder, namespace["decode_groups"]
@@ -202,7 +204,7 @@ def _source(
     """The decoder's source: subscripts into parsed JSON, or attributes of msgspec Structs.
 
     With ``structs`` msgspec has already checked every leaf but ``Time``/``Date`` (decoded as
-    strings, see :mod:`turnmeter.decode_bytes`) and ``uint64``'s upper bound: only their checks
+    strings, see :mod:`turnmeter.decode.from_bytes`) and ``uint64``'s upper bound: only their checks
     are emitted, so both decoders accept exactly the same values.
     """
     by_path = {".".join(leaf.path): index for index, leaf in enumerate(shape.leaves)}

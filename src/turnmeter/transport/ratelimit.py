@@ -12,8 +12,8 @@ gave, bounded by ``max_pause`` (default: the window, at least Cloudflare's 5 min
 next successful answer from the server ends the pause early. A refusal says which it is:
 "client-side rate budget spent" or "paused by the server's rate limit until ...".
 
-Two stores hold the window: memory (one process, :mod:`turnmeter.ratelimit_store`) or a SQLite
-file (several processes, :mod:`turnmeter.ratelimit_sqlite`).
+Two stores hold the window: memory (one process, :mod:`turnmeter.transport.ratelimit_store`) or a
+SQLite file (several processes, :mod:`turnmeter.transport.ratelimit_sqlite`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from turnmeter.errors import ConfigError, RateLimited
-from turnmeter.ratelimit_sqlite import GRANT_SAFETY_MARGIN, SQLiteStore
-from turnmeter.ratelimit_store import (
+from turnmeter.transport.ratelimit_sqlite import GRANT_SAFETY_MARGIN, SQLiteStore
+from turnmeter.transport.ratelimit_store import (
     CLIENT_BUDGET_CODE,
     MemoryStore,
     Store,
@@ -55,7 +55,8 @@ __all__ = [
     "build_limiter",
 ]
 
-_log = logging.getLogger(__name__)
+# The name it had before the transport folder existed: users configure loggers by name.
+_log = logging.getLogger("turnmeter.ratelimit")
 
 #: Cloudflare's budget: 300 queries (dataset nodes) ...
 DEFAULT_RATE_LIMIT = 300

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from turnmeter.cli.render import format_bytes, format_usd
 from turnmeter.errors import ConfigError
-from turnmeter.render import format_bytes, format_usd
 
 FORMATS = ("table", "json", "csv", "ndjson", "parquet")
 #: A single row with more columns than this is printed as field/value pairs.
@@ -119,7 +119,7 @@ def _write_table(
 ) -> None:
     from rich.console import Console
 
-    from turnmeter.render import print_table
+    from turnmeter.cli.render import print_table
 
     console = Console(file=stream, width=_width(stream))
     if not records:

@@ -1,7 +1,7 @@
 """The response boundary: one body's status, headers and bytes become ``data`` or an error.
 
 Cloudflare reports rate limits, node limits and auth failures as ``errors`` with status 200,
-so the body is judged even on success; :func:`turnmeter.classify.classify_failure` decides
+so the body is judged even on success; :func:`turnmeter.transport.classify.classify_failure` decides
 which exception a failure is.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from turnmeter.classify import DEFAULT_MAX_SERVER_WAIT, classify_failure, parse_errors
 from turnmeter.errors import MalformedResponse, UnreadableBody
-from turnmeter.redact import NO_REDACTION, Redactor
+from turnmeter.transport.classify import DEFAULT_MAX_SERVER_WAIT, classify_failure, parse_errors
+from turnmeter.transport.redact import NO_REDACTION, Redactor
 
 #: How much of an unreadable body an error message may quote.
 BODY_EXCERPT = 120

@@ -10,12 +10,13 @@ Each operation goes through one pipeline::
 
 * Identical concurrent requests (same query, operation, variables and decoder) share one request.
 * Each answer is judged once, inside the attempt: by the caller's ``decoder`` (which must check
-  every JSON type it reads, as :mod:`turnmeter.decode` does; one with a ``decode_body(bytes)``
-  method may build its value from the body itself and return None to decline), or by default by
-  :func:`turnmeter.documents.check_types` (the generated client's pydantic models are lax and
+  every JSON type it reads, as :mod:`turnmeter.decode.compiled` does; one with a
+  ``decode_body(bytes)`` method may build its value from the body itself and return None to
+  decline), or by default by
+  :func:`turnmeter.decode.documents.check_types` (the generated client's pydantic models are lax and
   need it). A fast caller therefore pays for one strict walk of ``data``, not two.
 * With ``cache_ttl`` set, answers are reused for that long; every answer's age is recorded
-  (see :func:`turnmeter.cache.with_age`).
+  (see :func:`turnmeter.transport.cache.with_age`).
 * Each attempt, retries included, passes the concurrency cap and then pays its cost (the number
   of TURN dataset nodes) into the rate budget. The cap is taken first so that a grant is given
   right before sending: the budget then bounds what the server sees, and backoff sleeps hold
@@ -35,34 +36,34 @@ from typing import Any, TypeVar, overload
 import aiohttp
 import orjson
 
-from turnmeter.cache import TTLCache, note_freshness, requested_max_age
-from turnmeter.documents import DocumentFacts, check_types, document_facts
+from turnmeter.decode.documents import DocumentFacts, check_types, document_facts
 from turnmeter.errors import (
     RateLimited,
     RequestTimeout,
     TransportError,
     TurnmeterError,
 )
-from turnmeter.observability import (
+from turnmeter.settings import ClientSettings
+from turnmeter.transport.cache import TTLCache, note_freshness, requested_max_age
+from turnmeter.transport.observability import (
     attempt_span,
     log_attempt,
     log_failure,
     log_retry,
     record_outcome,
 )
-from turnmeter.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
-from turnmeter.redact import Redactor
-from turnmeter.response import decode_response as decode_response  # introspect, tests
-from turnmeter.retry import RetryEvent, RetryHook
-from turnmeter.settings import ClientSettings
-from turnmeter.singleflight import SingleFlight
-from turnmeter.wire import ACCEPT_ENCODING, read_body, refuse_redirect
+from turnmeter.transport.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
+from turnmeter.transport.redact import Redactor
+from turnmeter.transport.response import decode_response as decode_response  # introspect, tests
+from turnmeter.transport.retry import RetryEvent, RetryHook
+from turnmeter.transport.singleflight import SingleFlight
+from turnmeter.transport.wire import ACCEPT_ENCODING, read_body, refuse_redirect
 
 #: Headers every request carries besides the credentials.
 BASE_HEADERS: Mapping[str, str] = {
     "Content-Type": "application/json",
     "Accept": "application/json",
-    # Only what turnmeter.wire inflates itself, in bounded steps.
+    # Only what turnmeter.transport.wire inflates itself, in bounded steps.
     "Accept-Encoding": ACCEPT_ENCODING,
 }
 
@@ -244,8 +245,8 @@ class AiohttpTransport:
     ) -> Any:
         """Parse, classify and check one response body: exactly one strict walk of ``data``."""
         if decoder is not None and status < 400:
-            # A decoder that reads bytes itself (turnmeter.decode's msgspec path) answers clean
-            # bodies without orjson's dicts; for anything else it returns None and the body
+            # A decoder that reads bytes itself (turnmeter.decode.compiled's msgspec path) answers
+            # clean bodies without orjson's dicts; for anything else it returns None and the body
             # takes the classifying path below.
             from_body = getattr(decoder, "decode_body", None)
             if from_body is not None:

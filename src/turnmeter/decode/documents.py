@@ -36,9 +36,15 @@ from graphql import (
     parse,
 )
 
+from turnmeter.decode.scalars import (
+    BOOL_SCALARS,
+    FLOAT_SCALARS,
+    INT_RANGES,
+    TEXT_SCALARS,
+    TIME_SCALARS,
+)
 from turnmeter.errors import MalformedResponse
 from turnmeter.resources import schema_text
-from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS, TIME_SCALARS
 
 TURN_FIELD = "callsTurnUsageAdaptiveGroups"
 #: The parent field whose ``callsTurnUsageAdaptiveGroups`` child is the limits node, not data.

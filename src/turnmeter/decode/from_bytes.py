@@ -1,8 +1,8 @@
 """msgspec types for one fast-path shape: the response envelope, decoded straight from bytes.
 
-:mod:`turnmeter.decode` compiles a row builder per shape over parsed JSON. Parsing with orjson
-builds a dict per object only for the decoder to read and drop it; msgspec instead decodes the
-body into small ``Struct`` objects in C, checking every JSON type on the way (strict ints,
+:mod:`turnmeter.decode.compiled` compiles a row builder per shape over parsed JSON. Parsing with
+orjson builds a dict per object only for the decoder to read and drop it; msgspec instead decodes
+the body into small ``Struct`` objects in C, checking every JSON type on the way (strict ints,
 bounds, strings, floats, bools, non-null objects), and ignores fields nobody selected, as the
 dict walk does. The decoder then only flattens Structs into rows.
 
@@ -11,7 +11,7 @@ msgspec is a fast *accepting* path, never a judge: any body it refuses (and any 
 value. For that to change nothing, msgspec must accept a subset of what the dict walk accepts,
 with the same values. Where its rules are looser (RFC 3339 times, integer bounds past int64),
 the leaf is decoded as a plain value and the dict walk's own check runs on it
-(:func:`turnmeter.scalars.needs_python_check`).
+(:func:`turnmeter.decode.scalars.needs_python_check`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from typing import Annotated, Any
 
 import msgspec
 
-from turnmeter.scalars import (
+from turnmeter.decode.scalars import (
     BOOL_SCALARS,
     FLOAT_SCALARS,
     INT_RANGES,
     TEXT_SCALARS,
     needs_python_check,
 )
-from turnmeter.shapes import Leaf, Shape
+from turnmeter.decode.shapes import Leaf, Shape
 
 
 def envelope_decoder(shape: Shape) -> msgspec.json.Decoder[Any] | None:

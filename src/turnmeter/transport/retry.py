@@ -1,7 +1,7 @@
 """Retry policy: jittered exponential backoff, bounded by attempts and by total time.
 
 The policy only computes delays; whether a failure may be retried at all is decided by
-:func:`turnmeter.classify.retry_verdict`, and the loop itself lives in the transport (each
+:func:`turnmeter.transport.classify.retry_verdict`, and the loop itself lives in the transport (each
 attempt has to pass the rate budget and the concurrency cap again).
 """
 
@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from turnmeter.classify import Retry, retry_verdict
+from turnmeter.transport.classify import Retry, retry_verdict
 from turnmeter.validate import positive_int, seconds
 
 #: Attempts per request, the first included.

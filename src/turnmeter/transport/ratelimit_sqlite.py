@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from turnmeter.errors import ConfigError, TurnmeterError
-from turnmeter.ratelimit_store import Verdict, bound_pause, locked_refusal, wait_for
+from turnmeter.transport.ratelimit_store import Verdict, bound_pause, locked_refusal, wait_for
 
 if TYPE_CHECKING:
-    from turnmeter.ratelimit import RateBudget
+    from turnmeter.transport.ratelimit import RateBudget
 
 #: Seconds a file-backed grant stays in the window beyond ``window``. The grant's time is read
 #: inside the transaction, but the request leaves only after the commit and the worker thread's

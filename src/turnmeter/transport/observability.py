@@ -2,7 +2,8 @@
 
 Loggers are children of ``"turnmeter"``: ``turnmeter.transport`` (one DEBUG record per attempt,
 one WARNING when a request finally fails), ``turnmeter.retry`` (one INFO record per retry) and
-``turnmeter.budget``. Records carry the operation name, attempt, duration and outcome as
+``turnmeter.budget``; their names stay as they were before the modules moved into folders. Records
+carry the operation name, attempt, duration and outcome as
 ``extra`` fields (``turnmeter_operation``, ``turnmeter_attempt``, ``turnmeter_duration_ms``,
 ``turnmeter_outcome``) for structured handlers. They never carry the token, headers, variables
 or bodies.
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from turnmeter.retry import RetryEvent
+from turnmeter.transport.retry import RetryEvent
 
 # A library's records are for its user's handlers: without one, logging.lastResort would print
 # every WARNING to stderr (the CLI's one-line errors came out as two lines).

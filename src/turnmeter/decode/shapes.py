@@ -15,10 +15,16 @@ from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, parse
 from graphql import GraphQLNonNull as NonNull
 from graphql import GraphQLScalarType as ScalarType
 
-from turnmeter.documents import TURN_FIELD, turn_schema
+from turnmeter.decode.documents import TURN_FIELD, turn_schema
+from turnmeter.decode.scalars import (
+    BOOL_SCALARS,
+    FLOAT_SCALARS,
+    INT_RANGES,
+    TEXT_SCALARS,
+    TIME_SCALARS,
+)
 from turnmeter.errors import QueryError
 from turnmeter.resources import query_text
-from turnmeter.scalars import BOOL_SCALARS, FLOAT_SCALARS, INT_RANGES, TEXT_SCALARS, TIME_SCALARS
 
 #: Every scalar the decoders can check.
 DECODABLE_SCALARS = (

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 
+from turnmeter.cli.render import bar, format_bytes, print_table
 from turnmeter.client import TurnUsage
-from turnmeter.render import bar, format_bytes, print_table
 from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
 
 #: The demo's range: the sandbox's default synthetic data covers the last 7 days.

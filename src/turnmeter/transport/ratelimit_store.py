@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from turnmeter.errors import GraphQLErrorDetail, RateLimited
 
 if TYPE_CHECKING:
-    from turnmeter.ratelimit import RateBudget
+    from turnmeter.transport.ratelimit import RateBudget
 
 #: ``extensions.code`` of the limiter's own refusal (nothing was sent).
 CLIENT_BUDGET_CODE = "client_budget"

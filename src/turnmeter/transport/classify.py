@@ -32,7 +32,7 @@ from turnmeter.errors import (
     TransportError,
     UnreadableBody,
 )
-from turnmeter.redact import NO_REDACTION, Redactor
+from turnmeter.transport.redact import NO_REDACTION, Redactor
 
 #: "rate limiter budget depleted, try again after 5 minutes"
 _TRY_AGAIN_AFTER = re.compile(

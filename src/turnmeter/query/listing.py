@@ -5,8 +5,8 @@ groups than one answer. The rule, per call:
 
 * **No limit** (the default): every row. Pages of :data:`PAGE_ROWS` follow the dimensions
   ascending, each next page filtered past the last row seen (the keyset of
-  :mod:`turnmeter.windows`, checked to advance); an ``order_by`` other than that is then applied
-  here, with the dimensions ascending as tie-breakers, as the server orders.
+  :mod:`turnmeter.query.windows`, checked to advance); an ``order_by`` other than that is then
+  applied here, with the dimensions ascending as tie-breakers, as the server orders.
 * **An explicit limit**: at most ``limit`` rows, and :class:`TruncatedResult` (holding the first
   ``limit``) when more exist. A limit under :data:`PAGE_ROWS` asks the server for ``limit + 1``
   rows in the caller's order and drops the extra; a larger one (``limit + 1`` would be over
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from turnmeter.errors import ConfigError, TruncatedResult
 from turnmeter.generated import OrderBy
 from turnmeter.query.catalog import FieldSpec, lookup
-from turnmeter.windows import check_page, keyset_after
+from turnmeter.query.windows import check_page, keyset_after
 
 #: Rows per page when paging: Cloudflare's usual maxPageSize, which every account allows.
 PAGE_ROWS = 10_000

@@ -23,8 +23,8 @@ from operator import itemgetter
 from typing import Any
 
 from turnmeter.errors import MalformedResponse, MergeError, QueryError
-from turnmeter.filters import time_range
 from turnmeter.query.catalog import MINUTE, FieldSpec
+from turnmeter.query.filters import time_range
 from turnmeter.query.model import Query
 from turnmeter.rows import DatasetLimits
 
