@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import CANARY_TOKEN
+from tests.loopback import serving
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, Query, TurnUsage
 from turnmeter.sandbox import Sandbox
@@ -42,15 +43,8 @@ async def limits_proxy(target: str, **node: Any) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/graphql", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import CANARY_TOKEN
+from tests.loopback import serving
 from turnmeter import (
     CustomerKeyUsage,
     MalformedResponse,
@@ -142,15 +143,8 @@ async def hostile(answer: Answer) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/graphql", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 def groups(body: dict[str, Any], count: int) -> dict[str, Any]:

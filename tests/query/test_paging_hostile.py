@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.loopback import serving
 from tests.query.grid import NOW, PAGE, START, TOKEN
 from turnmeter import MalformedResponse, Query, TurnUsage
 from turnmeter.sandbox import Sandbox
@@ -66,15 +67,8 @@ async def rewriting_proxy(target: str, rewrite: Rewrite) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/graphql", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.loopback import serving
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
 from turnmeter import TurnUsage
@@ -68,17 +69,13 @@ async def gate(sandbox: Sandbox) -> AsyncIterator[Gate]:
     app = web.Application()
     app[SESSION] = aiohttp.ClientSession()
     app.router.add_post("/graphql", gate.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    gate.url = f"http://127.0.0.1:{port}/graphql"
     try:
-        yield gate
+        async with serving(app) as gate.url:
+            try:
+                yield gate
+            finally:
+                gate.open.set()  # let held handlers finish so the runner shuts down at once
     finally:
-        gate.open.set()  # let held handlers finish so the runner shuts down at once
-        await runner.cleanup()
         await app[SESSION].close()
 
 

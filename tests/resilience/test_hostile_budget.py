@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from tests.loopback import serving
 from tests.resilience.conftest import Stack
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
@@ -86,16 +87,8 @@ async def hostile(stack: Stack) -> AsyncIterator[HostileServer]:
     server = HostileServer(stack.sandbox.url)
     app = web.Application()
     app.router.add_post("/graphql", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.url = f"http://127.0.0.1:{port}/graphql"
-    try:
+    async with serving(app) as server.url:
         yield server
-    finally:
-        await runner.cleanup()
 
 
 def file_pause(path: Path) -> float:

@@ -23,6 +23,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import CANARY_TOKEN
+from tests.loopback import serving
 from tests.usage_data import NOW
 from turnmeter import (
     AuthError,
@@ -86,16 +87,8 @@ async def hostile(handler: Handler) -> AsyncIterator[Hostile]:
     server = Hostile(handler)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    server.url = f"http://127.0.0.1:{port}/graphql"
-    try:
+    async with serving(app) as server.url:
         yield server
-    finally:
-        await runner.cleanup()
 
 
 def answer(body: bytes, status: int = 200, **headers: str) -> Handler:
