@@ -10,7 +10,7 @@ either the bytes read or the bytes inflated pass the limit.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 from yarl import URL
@@ -70,7 +70,11 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, operation: str
         )
     body = _Body(where, response.status, limit)
     inflater = None
-    async for chunk in response.content.iter_chunked(READ_CHUNK):
+    # A declared length within the limit bounds what aiohttp reads: one read, no per-chunk
+    # loop (the common case, and the per-request cost that matters). Without a length the
+    # body is counted chunk by chunk as it arrives.
+    chunks = _whole(response) if declared is not None else response.content.iter_chunked(READ_CHUNK)
+    async for chunk in chunks:
         body.received(len(chunk))
         if encoding in _WBITS:
             inflater = inflater or zlib.decompressobj(_wbits(encoding, chunk))
@@ -78,6 +82,10 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, operation: str
         else:
             body.add(chunk)
     return body.joined()
+
+
+async def _whole(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    yield await response.read()
 
 
 def _wbits(encoding: str, first: bytes) -> int:
