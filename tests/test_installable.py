@@ -17,6 +17,9 @@ from turnmeter.errors import SchemaError
 from turnmeter.schema_tools.store import prune_file, read_schema_input
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The folder that sits beside a developer's clone but not beside a user's (built, so that this
+#: file does not match its own search).
+SIBLING = "../" + "shared"
 
 
 def test_provenance_names_a_dump_inside_the_repository() -> None:
@@ -34,12 +37,12 @@ def test_no_tracked_file_reaches_outside_the_repository() -> None:
             "git",
             "grep",
             "-n",
+            "-F",
             "-e",
-            "../shared",
+            SIBLING,
             "--",
             ".",
             ":!CHANGELOG.md",
-            ":!tests/test_installable.py",
         ],
         cwd=ROOT,
         capture_output=True,
