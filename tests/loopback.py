@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 
@@ -19,3 +21,15 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/graphql"
     finally:
         await runner.cleanup()
+
+
+async def forward(target: str, request: web.Request) -> tuple[bytes, Any]:
+    """Send ``request``'s body on to ``target`` (same token); its raw bytes and the JSON answer.
+
+    The core of a rewriting proxy: a test changes the answer before handing it back.
+    """
+    raw = await request.read()
+    async with aiohttp.ClientSession() as session:
+        headers = {"Authorization": request.headers["Authorization"]}
+        async with session.post(target, data=raw, headers=headers) as upstream:
+            return raw, await upstream.json()

@@ -14,12 +14,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from tests.conftest import CANARY_TOKEN
-from tests.loopback import serving
+from tests.loopback import forward, serving
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, Query, TurnUsage
 from turnmeter.sandbox import Sandbox
@@ -31,11 +30,7 @@ async def limits_proxy(target: str, **node: Any) -> AsyncIterator[str]:
     """Forwards to ``target``; the TurnNodeLimits answer gets ``node``'s values."""
 
     async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        async with aiohttp.ClientSession() as session:
-            headers = {"Authorization": request.headers["Authorization"]}
-            async with session.post(target, data=raw, headers=headers) as upstream:
-                body = await upstream.json()
+        raw, body = await forward(target, request)
         if json.loads(raw).get("operationName") == "TurnNodeLimits":
             account = body["data"]["viewer"]["accounts"][0]
             account["settings"]["callsTurnUsageAdaptiveGroups"].update(node)

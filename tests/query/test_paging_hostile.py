@@ -14,11 +14,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.loopback import serving
+from tests.loopback import forward, serving
 from tests.query.grid import NOW, PAGE, START, TOKEN
 from turnmeter import MalformedResponse, Query, TurnUsage
 from turnmeter.sandbox import Sandbox
@@ -50,11 +49,7 @@ async def rewriting_proxy(target: str, rewrite: Rewrite) -> AsyncIterator[str]:
 
     async def handle(request: web.Request) -> web.Response:
         nonlocal previous
-        raw = await request.read()
-        async with aiohttp.ClientSession() as session:
-            headers = {"Authorization": request.headers["Authorization"]}
-            async with session.post(target, data=raw, headers=headers) as upstream:
-                body = await upstream.json()
+        raw, body = await forward(target, request)
         groups = _groups(body)
         continuation = "_gt" in json.dumps(json.loads(raw)["variables"].get("filter", {}))
         if groups is not None and continuation:
