@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import signal
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -219,6 +220,16 @@ class Sandbox:
     def rows(self) -> list[UsageRow]:
         """Every raw row in the store (for brute-force expectations in tests)."""
         return self.state.store.rows()
+
+    def add_rows(self, rows: Iterable[UsageRow]) -> int:
+        """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear."""
+        return self.state.store.add(rows)
+
+    def set_now(self, now: datetime) -> None:
+        """Move the sandbox's fixed clock (``notOlderThan``, relative answers) to ``now``."""
+        self.config = dataclasses.replace(self.config, now=now)
+        self.state.config = self.config
+        self.state.engine.config = self.config
 
     def reset_budget(self) -> None:
         """Refill the rate-limit budget."""

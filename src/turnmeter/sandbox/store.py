@@ -157,6 +157,18 @@ class UsageStore:
             ).fetchall()
         return [UsageRow(from_epoch(r[0]), *r[1:]) for r in found]
 
+    def add(self, rows: Iterable[UsageRow]) -> int:
+        """Insert ``rows`` (late data arriving after the fact); returns how many were added.
+
+        A store opened read-only from a seeded file refuses with sqlite3's own error: the file
+        belongs to ``turnmeter sandbox seed``.
+        """
+        tuples = [row_tuple(row) for row in rows]
+        placeholders = ", ".join("?" * len(COLUMNS))
+        with self._lock, self._db:  # one transaction: a reader sees all of them or none
+            self._db.executemany(f"INSERT INTO {TABLE} VALUES ({placeholders})", tuples)
+        return len(tuples)
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:
