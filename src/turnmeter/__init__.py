@@ -14,10 +14,21 @@ if TYPE_CHECKING:
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
     from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
     from turnmeter.client import TurnUsage
+    from turnmeter.credentials import (
+        CustomerMeter,
+        IceServer,
+        IceServers,
+        IceTransport,
+        IssueDecision,
+        IssuePolicy,
+        OnRefusal,
+        TurnCredentials,
+    )
     from turnmeter.errors import (
         AuthError,
         BudgetUnknown,
         ConfigError,
+        CredentialRefused,
         GraphQLErrorDetail,
         GraphQLErrors,
         HTTPStatusError,
@@ -58,6 +69,7 @@ _ERRORS = (
     "AuthError",
     "BudgetUnknown",
     "ConfigError",
+    "CredentialRefused",
     "GraphQLErrorDetail",
     "GraphQLErrors",
     "HTTPStatusError",
@@ -88,6 +100,17 @@ _ROWS = (
     "UsageTotals",
 )
 
+_CREDENTIALS = (
+    "CustomerMeter",
+    "IceServer",
+    "IceServers",
+    "IceTransport",
+    "IssueDecision",
+    "IssuePolicy",
+    "OnRefusal",
+    "TurnCredentials",
+)
+
 #: Public name -> (module, attribute in that module).
 _LAZY: dict[str, tuple[str, str]] = {
     "OrderBy": ("turnmeter.generated", "OrderBy"),
@@ -113,6 +136,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "RetryPolicy": ("turnmeter.transport.retry", "RetryPolicy"),
     **{name: ("turnmeter.errors", name) for name in _ERRORS},
     **{name: ("turnmeter.rows", name) for name in _ROWS},
+    **{name: ("turnmeter.credentials", name) for name in _CREDENTIALS},
 }
 
 __all__ = [
@@ -124,7 +148,9 @@ __all__ = [
     "BudgetUnknown",
     "Condition",
     "ConfigError",
+    "CredentialRefused",
     "CustomerKeyUsage",
+    "CustomerMeter",
     "CustomerUsage",
     "DatasetLimits",
     "F",
@@ -132,12 +158,18 @@ __all__ = [
     "GraphQLErrorDetail",
     "GraphQLErrors",
     "HTTPStatusError",
+    "IceServer",
+    "IceServers",
+    "IceTransport",
     "InvalidQuery",
+    "IssueDecision",
+    "IssuePolicy",
     "KeyUsage",
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",
     "MonthToDate",
+    "OnRefusal",
     "OrderBy",
     "Overloaded",
     "Pricing",
@@ -160,6 +192,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "TruncatedResult",
+    "TurnCredentials",
     "TurnUsage",
     "TurnmeterError",
     "UnknownUsage",

@@ -23,7 +23,8 @@
     │       ├── LimitExceeded       range too wide, data too old, limit too large, too many fields
     │       ├── InvalidQuery        unknown field, parse and validation errors
     │       └── ServerError         internal server error
-    └── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    └── CredentialRefused           the issue policy refused to mint a TURN credential
 
 Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
 Every message is written so that it cannot contain the API token.
@@ -194,3 +195,20 @@ class ServerError(GraphQLErrors):
 
 class BudgetUnknown(TurnmeterError):
     """The budget guard has no answer fresh enough to vouch for (and the policy is fail closed)."""
+
+
+class CredentialRefused(TurnmeterError):
+    """The issue policy refused to mint a TURN credential; nothing was sent to Cloudflare.
+
+    ``reason`` is ``"over_budget"`` (the account's month-to-date cost has reached the budget),
+    ``"customer_over_cap"`` (this customer's month-to-date egress has reached its own cap) or
+    ``"unknown"`` (no fresh number, and the guard fails closed); ``customer`` is the custom
+    identifier asked for and ``decision`` the whole
+    :class:`~turnmeter.credentials.IssueDecision` (numbers behind it included).
+    """
+
+    def __init__(self, message: str, *, reason: str, customer: str | None, decision: Any) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.customer = customer
+        self.decision = decision

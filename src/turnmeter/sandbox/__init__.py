@@ -14,11 +14,13 @@ from __future__ import annotations
 from turnmeter.sandbox.faults import Fault, FaultQueue
 from turnmeter.sandbox.model import NodeLimits, SandboxConfig, UsageRow
 from turnmeter.sandbox.server import Sandbox, build_app, build_store
+from turnmeter.sandbox.turn_keys import RelayRefused
 
 __all__ = [
     "Fault",
     "FaultQueue",
     "NodeLimits",
+    "RelayRefused",
     "Sandbox",
     "SandboxConfig",
     "UsageRow",

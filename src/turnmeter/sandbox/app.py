@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from turnmeter.sandbox import refusals
+from turnmeter.sandbox import refusals, turn_keys
 from turnmeter.sandbox.control import read_script
 from turnmeter.sandbox.engine import Engine
 from turnmeter.sandbox.faults import Fault, FaultQueue
@@ -26,6 +26,7 @@ from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
 from turnmeter.sandbox.replies import Reply, error_reply, http_error_reply, json_response
 from turnmeter.sandbox.store import UsageStore
+from turnmeter.sandbox.turn_keys import TurnKeys
 
 log = logging.getLogger("turnmeter.sandbox")
 
@@ -40,18 +41,22 @@ error.</p><p>Cloudflare Ray ID: {ray}</p></body></html>
 
 @dataclass
 class SandboxState:
-    """Everything the handlers share: config, data, budget, faults."""
+    """Everything the handlers share: config, data, budget, faults, issued TURN credentials."""
 
     config: SandboxConfig
     store: UsageStore
     engine: Engine
     faults: FaultQueue
+    turn_keys: TurnKeys
 
     @classmethod
     def build(cls, config: SandboxConfig, store: UsageStore) -> SandboxState:
         """State for a store, with a fresh budget and an empty fault queue."""
         budget = QueryBudget(config.rate_limit, config.rate_window)
-        return cls(config, store, Engine(config, store, budget), FaultQueue())
+        engine = Engine(config, store, budget)
+        # The TURN key API reads the engine's config, so a moved clock (set_now) moves expiry too.
+        keys = TurnKeys(config.turn_key_token, lambda: engine.config.clock())
+        return cls(config, store, engine, FaultQueue(), keys)
 
 
 STATE_KEY = web.AppKey("turnmeter_sandbox_state", SandboxState)
@@ -142,6 +147,25 @@ async def graphql_handler(request: web.Request) -> web.StreamResponse:
     return json_response(await _answer(state, request))
 
 
+def _turn_key_route(
+    handler: Callable[[TurnKeys, web.Request], Awaitable[web.Response]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A TURN key API handler behind the same fault queue and latency as ``/graphql``."""
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE_KEY]
+        if state.faults.latency:
+            await asyncio.sleep(state.faults.latency)
+        fault = state.faults.pop()
+        if fault is not None:
+            faulty = await _apply_fault(state, request, fault)
+            if faulty is not None:
+                return faulty
+        return await handler(state.turn_keys, request)
+
+    return route
+
+
 def _unauthorized(request: web.Request) -> web.Response | None:
     """The 401 for a control request without the sandbox token (the one ``/graphql`` takes)."""
     engine = request.app[STATE_KEY].engine
@@ -219,4 +243,6 @@ def create_app(state: SandboxState) -> web.Application:
     app.router.add_route("GET", f"{CONTROL_PREFIX}/budget", budget_handler)
     app.router.add_route("POST", f"{CONTROL_PREFIX}/budget/reset", budget_handler)
     app.router.add_route("GET", f"{CONTROL_PREFIX}/health", health_handler)
+    for method, path, handler in turn_keys.ROUTES:
+        app.router.add_route(method, path, _turn_key_route(handler))
     return app

@@ -15,6 +15,8 @@ DEFAULT_MAX_PAGE_SIZE = 10_000
 DEFAULT_MAX_NUMBER_OF_FIELDS = 30
 
 DEFAULT_TOKEN = "sandbox-token"
+#: The TURN key API token the sandbox accepts (for every key id): not the analytics token.
+DEFAULT_TURN_KEY_TOKEN = "sandbox-turn-key-token"
 DEFAULT_ACCOUNT_TAG = "5a7d00c0ffee5a7d00c0ffee5a7d00c0"
 #: 300 queries per 5 minutes, each TURN node counted (CLOUDFLARE_API.md, "Rate limits").
 DEFAULT_RATE_LIMIT = 300
@@ -65,6 +67,7 @@ class SandboxConfig:
     """
 
     token: str = field(default=DEFAULT_TOKEN, repr=False)
+    turn_key_token: str = field(default=DEFAULT_TURN_KEY_TOKEN, repr=False)
     account_tag: str = DEFAULT_ACCOUNT_TAG
     limits: NodeLimits = NodeLimits()
     now: datetime | None = None

@@ -183,6 +183,12 @@ class Sandbox:
         return f"http://{self.host}:{self.port}{GRAPHQL_PATH}"
 
     @property
+    def rtc_url(self) -> str:
+        """The TURN key API's base, e.g. ``http://127.0.0.1:54321/v1`` (Cloudflare's is
+        ``https://rtc.live.cloudflare.com/v1``); bearer ``config.turn_key_token``."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
     def state(self) -> SandboxState:
         """The running server's shared state (store, engine, budget)."""
         if self._state is None:
@@ -224,6 +230,28 @@ class Sandbox:
     def add_rows(self, rows: Iterable[UsageRow]) -> int:
         """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear."""
         return self.state.store.add(rows)
+
+    def relay(
+        self,
+        username: str,
+        *,
+        egress_bytes: int,
+        ingress_bytes: int = 0,
+        minute: datetime | None = None,
+    ) -> UsageRow:
+        """Record one minute of traffic relayed for a username the TURN key API issued (its key
+        id and custom identifier come with it); ``minute`` defaults to the sandbox clock's
+        (answered by ranges that end after it).
+
+        Raises :class:`~turnmeter.sandbox.turn_keys.RelayRefused` for a username never issued,
+        revoked or expired: Cloudflare bills those no more.
+        """
+        when = (minute or self.config.clock()).replace(second=0, microsecond=0)
+        row = self.state.turn_keys.usage_row(
+            username, when, egress_bytes=egress_bytes, ingress_bytes=ingress_bytes
+        )
+        self.add_rows([row])
+        return row
 
     def set_now(self, now: datetime) -> None:
         """Move the sandbox's fixed clock (``notOlderThan``, relative answers) to ``now``."""

@@ -283,18 +283,21 @@ class AiohttpTransport:
         return len(self._flights)
 
     async def post(
-        self, body: bytes, operation_name: str | None = None
+        self, body: bytes, operation_name: str | None = None, *, url: str | None = None
     ) -> tuple[int, Mapping[str, str], bytes]:
         """POST a prepared JSON body; return status, headers and the whole response body.
 
-        Redirects are refused (:class:`~turnmeter.errors.RedirectRefused`), and the body is
-        bounded by ``settings.max_response_bytes`` as sent and once decompressed.
+        ``url`` defaults to ``settings.endpoint`` (the REST path of
+        :mod:`turnmeter.transport.rest` names a URL under it). Redirects are refused
+        (:class:`~turnmeter.errors.RedirectRefused`), and the body is bounded by
+        ``settings.max_response_bytes`` as sent and once decompressed.
         """
         session = self._open_session()
+        target = self._settings.endpoint if url is None else url
         error: TurnmeterError
         try:
             async with session.post(
-                self._settings.endpoint,
+                target,
                 data=body,
                 headers=self._headers,
                 timeout=self._timeout,
@@ -313,8 +316,7 @@ class AiohttpTransport:
             # aiohttp's messages name the URL and the failure, never the request headers, but
             # may quote what a hostile server sent (a status line echoing the token).
             error = TransportError(
-                f"{operation_name or 'request'} to {self._settings.endpoint} failed: "
-                f"{type(exc).__name__}: {exc}"
+                f"{operation_name or 'request'} to {target} failed: {type(exc).__name__}: {exc}"
             )
         except TurnmeterError as exc:
             raise self.redactor.exception(exc) from None
