@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from typing import Any
 
 from turnmeter.cli.options import (
@@ -12,10 +11,9 @@ from turnmeter.cli.options import (
     add_output_options,
     add_pricing_options,
     add_range_options,
+    decimal_of,
     non_empty,
 )
-from turnmeter.errors import ConfigError
-from turnmeter.pricing import as_decimal
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +32,9 @@ def register(subparsers: Any) -> None:
     group.add_argument(
         "--customer", dest="custom_identifier", type=non_empty, help="one custom identifier"
     )
-    budget.add_argument("--budget", type=_usd, metavar="USD", help="monthly budget in dollars")
+    budget.add_argument(
+        "--budget", type=decimal_of("the budget"), metavar="USD", help="monthly budget in dollars"
+    )
     add_pricing_options(budget)
     add_output_options(budget)
     budget.set_defaults(handler=_run("budget_report"))
@@ -63,15 +63,6 @@ def register(subparsers: Any) -> None:
         "billing (its data is sampled); costs one query per customer against the rate budget",
     )
     export.set_defaults(handler=_run("export_report"), custom_identifier=None, chart=None)
-
-
-def _usd(text: str) -> Decimal:
-    # Decimal straight from the text, never through a float: a budget typed as the exact cost
-    # must compare equal to it.
-    try:
-        return as_decimal(text, "the budget")
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _run(function: str) -> Any:

@@ -29,7 +29,17 @@ _FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
         ExitCode.CONFIG,
         " (check flags, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
     ),
-    (errors.AuthError, ExitCode.AUTH, " (the token needs Account Analytics: Read on this account)"),
+    (
+        errors.CredentialRefused,
+        ExitCode.FAILURE,
+        " (the budget policy refused; --over-budget stun-only answers STUN servers instead)",
+    ),
+    (
+        errors.AuthError,
+        ExitCode.AUTH,
+        " (usage needs a token with Account Analytics: Read on this account; credentials need "
+        "the TURN key's own token in CLOUDFLARE_TURN_KEY_TOKEN)",
+    ),
     (errors.RateLimited, ExitCode.RATE_LIMITED, " (Cloudflare allows 300 queries per 5 minutes)"),
     (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
     (errors.QueryError, ExitCode.QUERY, ""),

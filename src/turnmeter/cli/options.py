@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 FORMATS = ("table", "json", "csv", "ndjson")
@@ -29,6 +30,22 @@ def at_least(minimum: int) -> Callable[[str], int]:
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
+
+    return parse
+
+
+def decimal_of(what: str) -> Callable[[str], Decimal]:
+    """An argparse ``type=``: a non-negative Decimal straight from the text, never through a
+    float (a budget typed as the exact cost must compare equal to it)."""
+
+    def parse(text: str) -> Decimal:
+        from turnmeter.errors import ConfigError
+        from turnmeter.pricing import as_decimal
+
+        try:
+            return as_decimal(text, what)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
