@@ -41,7 +41,7 @@ from turnmeter.pricing import (
     as_decimal,
     is_over_budget,
 )
-from turnmeter.query.timerange import month_start
+from turnmeter.query.timerange import month_start, next_month
 from turnmeter.transport.observability import budget_logger
 
 if TYPE_CHECKING:
@@ -100,6 +100,11 @@ class _Reading:
     as_of: datetime
     egress_bytes: int
     taken: float  # monotonic time the query started
+    # Worked out once per refresh, not per check: a check sits on every credential mint, and
+    # Decimal division and month arithmetic were most of its cost (bench/bench_credentials.py).
+    month_end: datetime
+    gigabytes: Decimal
+    cost_usd: Decimal
 
 
 class BudgetGuard:
@@ -250,7 +255,10 @@ class BudgetGuard:
         reading = self._reading
         if reading is None:
             return None
-        if reading.month_start != month_start(self._clock()):
+        now = self._clock()
+        if now.tzinfo is None:
+            now = now.astimezone(UTC)  # as month_start() reads a naive time
+        if not reading.month_start <= now < reading.month_end:
             return None  # last month's number is not this month's
         if self._monotonic() - reading.taken > self.max_staleness:
             return None
@@ -315,7 +323,8 @@ class BudgetGuard:
             budget_logger.warning("budget refresh failed: %s", type(exc).__name__)
             return
         self.last_error = None
-        self._reading = _Reading(start, now, egress, taken)
+        gigabytes, cost = self.pricing.gigabytes(egress), self.cost_of(egress)
+        self._reading = _Reading(start, now, egress, taken, next_month(start), gigabytes, cost)
         budget_logger.debug("month-to-date egress %d bytes as of %s", egress, now.isoformat())
 
     async def _refresh_loop(self) -> None:
@@ -327,13 +336,12 @@ class BudgetGuard:
             await asyncio.sleep(max(self.refresh_interval - since, 0.0) or self.refresh_interval)
 
     def _month_to_date(self, reading: _Reading) -> MonthToDate:
-        gigabytes = self.pricing.gigabytes(reading.egress_bytes)
         return MonthToDate(
             month_start=reading.month_start,
             as_of=reading.as_of,
             egress_bytes=reading.egress_bytes,
-            gigabytes=gigabytes,
-            cost_usd=self.cost_of(reading.egress_bytes),
+            gigabytes=reading.gigabytes,
+            cost_usd=reading.cost_usd,
             age=self._monotonic() - reading.taken,
         )
 

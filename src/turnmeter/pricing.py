@@ -25,7 +25,8 @@ Amount = Decimal | float | int | str
 def as_decimal(value: Amount, name: str) -> Decimal:
     """``value`` as a non-negative Decimal (floats through their shortest repr)."""
     try:
-        amount = Decimal(str(value))
+        # A Decimal is taken as it is (the guard's check gets one per credential minted).
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
     if not amount.is_finite() or amount < 0:
