@@ -66,6 +66,7 @@ def test_issue_table_names_every_transport(
     for transport in ("stun", "turn_udp", "turn_tcp", "turns"):
         assert transport in out
     assert "TTL 90 s" in out
+    assert f"username   {issued(env)[-1]}\n" in out  # whole, not cut to the terminal's width
 
 
 def test_a_budget_refuses_with_exit_1_or_answers_stun_only(

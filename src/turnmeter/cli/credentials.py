@@ -49,6 +49,7 @@ def issue_command(args: argparse.Namespace) -> int:
                 title=f"ICE servers for {_who(servers.custom_identifier)}, TTL {servers.ttl} s",
                 caption=_caption(servers),
             )
+            stream.write(_pair(servers))
     if servers.stun_only and servers.decision is not None:
         decision = servers.decision
         print(f"turnmeter: STUN only: {decision.reason} ({decision.detail})", file=sys.stderr)
@@ -155,15 +156,18 @@ async def _credentials(
 
 def _rows(servers: IceServers) -> list[dict[str, object]]:
     return [
-        {
-            "transport": transport_of(url).value,
-            "url": url,
-            "username": server.username or "",
-            "credential": server.credential or "",
-        }
+        {"transport": transport_of(url).value, "url": url}
         for server in servers.servers
         for url in server.urls
     ]
+
+
+def _pair(servers: IceServers) -> str:
+    # Printed whole, under the table: a table cell would cut them to the terminal's width.
+    turn = next((server for server in servers.servers if server.username), None)
+    if turn is None:
+        return ""
+    return f"username   {turn.username}\ncredential {turn.credential}\n"
 
 
 def _who(customer: str | None) -> str:
