@@ -15,6 +15,7 @@ from turnmeter import (
     ConfigError,
     GraphQLErrors,
     IceTransport,
+    MalformedResponse,
     Query,
     RetryEvent,
     TurnCredentials,
@@ -211,3 +212,23 @@ async def test_the_sandbox_answers_cloudflare_envelopes(key_sandbox: Sandbox) ->
         ["urls"],
         ["credential", "urls", "username"],
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"iceServers": [{"urls": ["turn:turn.example:3478"]}]}',  # TURN without credentials
+        '{"iceServers": [{"urls": ["http://not-ice"]}]}',
+        '{"iceServers": []}',
+        '{"servers": []}',
+        "[]",
+        '{"iceServers": [{"urls": "stun:a", "username": 5}]}',
+    ],
+)
+async def test_a_malformed_answer_is_refused(
+    key_sandbox: Sandbox, credentials_for: Callable[..., TurnCredentials], body: str
+) -> None:
+    key_sandbox.faults.push(Fault.status(201, body=body))
+    async with credentials_for(retry=NO_RETRY) as creds:
+        with pytest.raises(MalformedResponse):
+            await creds.issue(ttl=60)

@@ -212,6 +212,8 @@ def test_policy_arguments_are_checked() -> None:
 async def test_a_policy_needs_what_measures_it(analytics: TurnUsage) -> None:
     with pytest.raises(ConfigError, match="guard"):
         TurnCredentials(key_id="k", key_token="t", policy=IssuePolicy(budget_usd=1))
+    with pytest.raises(ConfigError, match="needs a budget"):
+        TurnCredentials(key_id="k", key_token="t", guard=BudgetGuard(analytics))
     with pytest.raises(ConfigError, match="CustomerMeter"):
         TurnCredentials(key_id="k", key_token="t", policy=IssuePolicy(default_customer_cap_gb=1))
     with pytest.raises(ConfigError, match="max_customers"):

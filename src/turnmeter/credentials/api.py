@@ -109,6 +109,9 @@ class TurnCredentials:
             raise ConfigError(f"guard must be a BudgetGuard, got {type(guard).__name__}")
         if self.policy.budget_usd is not None and guard is None:
             raise ConfigError("the policy has a budget_usd: pass the guard that measures it")
+        if guard is not None and self.policy.budget_usd is None:
+            # Silently minting without limit would be the worst reading of this mistake.
+            raise ConfigError("a guard needs a budget: pass policy=IssuePolicy(budget_usd=...)")
         if self.policy.has_caps and customers is None:
             raise ConfigError("the policy caps customers: pass customers=CustomerMeter(turn)")
         self.guard = guard
