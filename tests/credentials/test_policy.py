@@ -10,6 +10,7 @@ import pytest
 
 from tests.usage_data import NOW
 from turnmeter import (
+    AuthError,
     BudgetGuard,
     ConfigError,
     CredentialRefused,
@@ -21,7 +22,7 @@ from turnmeter import (
     TurnUsage,
     UnknownUsage,
 )
-from turnmeter.sandbox import Sandbox
+from turnmeter.sandbox import Fault, Sandbox
 from turnmeter.transport.retry import NO_RETRY
 
 #: With no free tier this sandbox's month costs about $0.09: these budgets sit either side.
@@ -184,10 +185,15 @@ async def test_every_decision_is_audited(
             await creds.issue(custom_identifier="tango", ttl=60)
         assert servers.username is not None
         await creds.revoke(servers.username)
+        key_sandbox.faults.push(Fault.status(401))
+        with pytest.raises(AuthError):
+            await creds.issue(custom_identifier="acme", ttl=60)
     await customers.close()
     records = [r for r in caplog.records if r.name == "turnmeter.credentials"]
-    assert [r.turnmeter_audit["action"] for r in records] == ["issue", "refuse", "revoke"]  # type: ignore[attr-defined]
-    issued, refused, revoked = (r.getMessage() for r in records)
+    actions = [r.turnmeter_audit["action"] for r in records]  # type: ignore[attr-defined]
+    assert actions == ["issue", "refuse", "revoke", "failed"]
+    issued, refused, revoked, failed = (r.getMessage() for r in records)
+    assert "reason=AuthError" in failed
     # Quoted: an identifier cannot pass for another field (line breaks are refused outright).
     assert "customer='acme reason=forged' reason=no_guard" in issued
     assert f"username={servers.username!r}" in issued

@@ -43,7 +43,7 @@ from turnmeter.credentials.policy import (
     OnRefusal,
     decide,
 )
-from turnmeter.errors import ConfigError, CredentialRefused
+from turnmeter.errors import ConfigError, CredentialRefused, TurnmeterError
 from turnmeter.settings import DEFAULT_TIMEOUT, ClientSettings
 from turnmeter.transport.rest import RestTransport
 from turnmeter.transport.retry import RetryHook, RetryPolicy
@@ -165,8 +165,14 @@ class TurnCredentials:
         if customer is not None:
             payload["customIdentifier"] = customer
         operation = "generate-ice-servers"
-        answer = await self.transport.post(f"/{operation}", payload, operation=operation)
-        servers = parse_ice_servers(answer.body, operation)
+        try:
+            answer = await self.transport.post(f"/{operation}", payload, operation=operation)
+            servers = parse_ice_servers(answer.body, operation)
+        except TurnmeterError as exc:
+            # Allowed, but nothing was issued: the record says so (the type only: a message
+            # quoting a server is not an audit line's to repeat).
+            audit("failed", customer=customer, reason=type(exc).__name__, detail=decision.detail)
+            raise
         issued = IceServers(servers, customer, seconds, stun_only=False, decision=decision)
         audit(
             "issue",

@@ -1,8 +1,8 @@
 """One audit record per credential decision on the ``turnmeter.credentials`` logger.
 
-Who (the custom identifier), what (issue, stun-only, refuse, revoke), why (the policy's
-reason and detail) and the username issued or revoked. Never a token and never the TURN
-credential. Values are quoted with ``repr`` so that a custom identifier holding a line break
+Who (the custom identifier), what (issue, stun_only, refuse, failed, generate, revoke), why
+(the policy's reason and detail) and the username issued or revoked. Never a token and never
+the TURN credential. Values are quoted with ``repr`` so that a custom identifier holding a line break
 cannot forge a second record. Structured handlers get the same fields as ``extra``
 (``turnmeter_audit``).
 """
@@ -32,7 +32,7 @@ def audit(
         "username": username,
         "ttl": ttl,
     }
-    level = logging.WARNING if action == "refuse" else logging.INFO
+    level = logging.WARNING if action in ("refuse", "failed") else logging.INFO
     if not credentials_logger.isEnabledFor(level):
         return
     credentials_logger.log(
