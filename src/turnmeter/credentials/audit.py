@@ -2,9 +2,9 @@
 
 Who (the custom identifier), what (issue, stun_only, refuse, failed, generate, revoke), why
 (the policy's reason and detail) and the username issued or revoked. Never a token and never
-the TURN credential. Values are quoted with ``repr`` so that a custom identifier holding a line break
-cannot forge a second record. Structured handlers get the same fields as ``extra``
-(``turnmeter_audit``).
+the TURN credential. Values are quoted with ``repr`` so that a custom identifier cannot pass
+for another field (line breaks never get this far: ``issue`` refuses them). Structured
+handlers get the same fields as ``extra`` (``turnmeter_audit``).
 """
 
 from __future__ import annotations
