@@ -12,6 +12,8 @@ from turnmeter.sandbox import Sandbox, SandboxConfig
 
 #: A token that must never show up in any output, log, repr or exception.
 CANARY_TOKEN = "canary-7f3a-DO-NOT-LEAK-91c2"
+#: The TURN key's API token (the second secret, tests/credentials): the same rule.
+KEY_CANARY = "key-canary-4b1d-DO-NOT-LEAK-77e0"
 
 
 @pytest.fixture(scope="session")

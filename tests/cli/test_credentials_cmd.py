@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import ThreadedSandbox
-from tests.conftest import CANARY_TOKEN
-from tests.credentials.conftest import KEY_CANARY
+from tests.conftest import CANARY_TOKEN, KEY_CANARY
 from tests.usage_data import NOW
 from turnmeter.cli import main
 from turnmeter.sandbox import SandboxConfig

@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CANARY_TOKEN
-from tests.usage_data import NOW
+from tests.conftest import CANARY_TOKEN, KEY_CANARY
 from turnmeter import TurnCredentials, TurnUsage
 from turnmeter.sandbox import Sandbox, SandboxConfig
 from turnmeter.transport.retry import RetryPolicy
 
-#: The TURN key's API token: like CANARY_TOKEN, it must never show up anywhere.
-KEY_CANARY = "key-canary-4b1d-DO-NOT-LEAK-77e0"
 KEY_ID = "74007022d80d7ebac4815fb776b9d3ed"
 #: Backoff small enough that a retried test stays in the tens of milliseconds.
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, total_time=5.0)
@@ -53,7 +50,3 @@ def credentials_for(key_sandbox: Sandbox) -> Callable[..., TurnCredentials]:
         return TurnCredentials(**(options | overrides))
 
     return build
-
-
-def fixed_now() -> Any:
-    return NOW

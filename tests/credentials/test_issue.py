@@ -8,7 +8,8 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from tests.credentials.conftest import KEY_CANARY, KEY_ID
+from tests.conftest import KEY_CANARY
+from tests.credentials.conftest import KEY_ID
 from tests.usage_data import NOW
 from turnmeter import (
     AuthError,

@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import CANARY_TOKEN
-from tests.credentials.conftest import KEY_CANARY
+from tests.conftest import CANARY_TOKEN, KEY_CANARY
 from tests.usage_data import NOW
 from turnmeter import (
     AuthError,
