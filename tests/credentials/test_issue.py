@@ -233,3 +233,32 @@ async def test_a_malformed_answer_is_refused(
     async with credentials_for(retry=NO_RETRY) as creds:
         with pytest.raises(MalformedResponse):
             await creds.issue(ttl=60)
+
+
+async def test_the_control_api_relays_for_another_process(
+    key_sandbox: Sandbox, credentials_for: Callable[..., TurnCredentials]
+) -> None:
+    url = key_sandbox.url.replace("/graphql", "/__sandbox/turn/relay")
+    control = {"Authorization": f"Bearer {key_sandbox.config.token}"}
+    async with credentials_for() as creds:
+        servers = await creds.issue(custom_identifier="acme", ttl=600)
+        username = servers.username
+        assert username is not None
+        async with aiohttp.ClientSession() as session:
+            body = {"username": username, "egress_bytes": 777, "minute": "2024-08-10T02:08:30Z"}
+            async with session.post(url, json=body) as response:
+                assert response.status == 401  # the control API takes the sandbox token
+            async with session.post(url, json=body, headers=control) as response:
+                assert response.status == 200
+                assert (await response.json())["minute"] == "2024-08-10T02:08:00+00:00"
+            for bad in ({"username": username, "egress_bytes": -1}, {"egress_bytes": 1}, [1]):
+                async with session.post(url, json=bad, headers=control) as response:
+                    assert response.status == 400
+            await creds.revoke(username)
+            async with session.post(url, json=body, headers=control) as response:
+                assert response.status == 400
+                assert "revoked" in (await response.json())["errors"][0]["message"]
+    mine = [row for row in key_sandbox.rows() if row.username == username]
+    assert [(r.custom_identifier, r.key_id, r.egress_bytes) for r in mine] == [
+        ("acme", KEY_ID, 777)
+    ]

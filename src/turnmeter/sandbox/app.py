@@ -205,6 +205,22 @@ async def budget_handler(request: web.Request) -> web.Response:
     return web.json_response({"remaining": budget.remaining(), "limit": budget.limit})
 
 
+async def relay_handler(request: web.Request) -> web.Response:
+    """``POST /__sandbox/turn/relay``: traffic for an issued TURN username (its key and custom
+    identifier come with it), as ``Sandbox.relay`` records it; 400 once revoked or expired."""
+    refused = _unauthorized(request)
+    if refused is not None:
+        return refused
+    state = request.app[STATE_KEY]
+    try:
+        body = json.loads(await request.read())
+        row = turn_keys.relay_request(state.turn_keys, body, state.engine.config.clock())
+    except ValueError as exc:  # JSONDecodeError and RelayRefused included
+        return json_response(http_error_reply(400, str(exc), code="bad_control"))
+    await asyncio.to_thread(state.store.add, [row])
+    return web.json_response({"added": 1, "minute": row.minute.isoformat()})
+
+
 async def health_handler(request: web.Request) -> web.Response:
     """``GET /__sandbox/health``: the row count and the sandbox clock (no token: it is a probe)."""
     state = request.app[STATE_KEY]
@@ -243,6 +259,7 @@ def create_app(state: SandboxState) -> web.Application:
     app.router.add_route("GET", f"{CONTROL_PREFIX}/budget", budget_handler)
     app.router.add_route("POST", f"{CONTROL_PREFIX}/budget/reset", budget_handler)
     app.router.add_route("GET", f"{CONTROL_PREFIX}/health", health_handler)
+    app.router.add_route("POST", f"{CONTROL_PREFIX}/turn/relay", relay_handler)
     for method, path, handler in turn_keys.ROUTES:
         app.router.add_route(method, path, _turn_key_route(handler))
     return app

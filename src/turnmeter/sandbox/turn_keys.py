@@ -200,6 +200,29 @@ async def revoke(keys: TurnKeys, request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def relay_request(keys: TurnKeys, body: Any, now: datetime) -> UsageRow:
+    """The row ``POST /__sandbox/turn/relay`` asks for: ``{"username", "egress_bytes",
+    "ingress_bytes"?, "minute"? (ISO 8601, default the sandbox clock's)}``.
+
+    Raises ValueError (:class:`RelayRefused` included) with the reason to answer 400 with.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("username"), str):
+        raise ValueError('the body must be a JSON object with a "username"')
+    counts = [body.get("egress_bytes"), body.get("ingress_bytes", 0)]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise ValueError('"egress_bytes" and "ingress_bytes" must be whole numbers >= 0')
+    minute = body.get("minute")
+    when = now if minute is None else datetime.fromisoformat(str(minute))
+    if when.tzinfo is None:
+        raise ValueError('"minute" needs a time zone (e.g. a trailing Z)')
+    return keys.usage_row(
+        body["username"],
+        when.replace(second=0, microsecond=0),
+        egress_bytes=counts[0],
+        ingress_bytes=counts[1],
+    )
+
+
 #: (method, path, handler) for the application's router.
 ROUTES = (
     ("POST", f"{PATH_PREFIX}/generate-ice-servers", generate_ice_servers),
