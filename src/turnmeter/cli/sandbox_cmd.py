@@ -164,6 +164,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"turnmeter sandbox: {url}  ({state.store.count():,} rows, clock {clock})\n"
         f"  account tag: {state.config.account_tag}\n"
         f"  token: {'as given by --token' if args.token else 'the default sandbox token'}\n"
+        f"  TURN key API: http://{args.host}:{args.port}/v1 (bearer: the default TURN key "
+        "token, see docs/sandbox.md)\n"
         f"  try: turnmeter limits --sandbox {url}   (Ctrl-C stops)",
         flush=True,
     )
