@@ -38,7 +38,8 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
     """A client for the command, and the "now" its ranges are relative to.
 
     With ``--sandbox`` and no running sandbox, one is started in-process for the command's
-    duration; its clock is the command's "now".
+    duration; its clock is the command's "now". With ``--sandbox URL`` the sandbox's clock
+    (its ``X-Sandbox-Now`` header) is the command's "now". ``--now`` overrides both.
     """
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
@@ -52,25 +53,27 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             yield pair
         return
     if sandbox_url:
+        from turnmeter.cli.sandbox_clock import sandbox_clock
         from turnmeter.sandbox import SandboxConfig
 
         defaults = SandboxConfig()
-        client = TurnUsage(
+        token = os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token
+        clock = None if args.now else await sandbox_clock(sandbox_url, token, timeout)
+        async with TurnUsage(
             account_tag=args.account or defaults.account_tag,
-            api_token=os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token,
+            api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
-        )
-    else:
-        client = TurnUsage(
-            account_tag=args.account
-            or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
-            or config.get("account_tag"),
-            endpoint=args.endpoint
-            or os.environ.get("TURNMETER_ENDPOINT")
-            or config.get("endpoint"),
-            timeout=timeout,
-        )
+        ) as client:
+            yield client, clock or reference_time(args)
+        return
+    client = TurnUsage(
+        account_tag=args.account
+        or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+        or config.get("account_tag"),
+        endpoint=args.endpoint or os.environ.get("TURNMETER_ENDPOINT") or config.get("endpoint"),
+        timeout=timeout,
+    )
     async with client:
         yield client, reference_time(args)
 
