@@ -43,6 +43,8 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
     """
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+        # gql's DSL logs every type it builds (19 lines for one `total`): not what -v is for
+        logging.getLogger("gql").setLevel(logging.WARNING)
     config = config_of(args)
     timeout = args.timeout if args.timeout is not None else config.get("timeout")
     sandbox_url = (
@@ -53,21 +55,22 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             yield pair
         return
     if sandbox_url:
-        from turnmeter.cli.sandbox_clock import sandbox_clock
+        from turnmeter.cli.sandbox_probe import probe_sandbox
         from turnmeter.sandbox import SandboxConfig
 
         defaults = SandboxConfig()
         token = os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token
-        clock = None if args.now else await sandbox_clock(sandbox_url, token, timeout)
-        async with TurnUsage(
+        facts = await probe_sandbox(sandbox_url, token, timeout)
+        args.rate_limit_words = facts.rate_limit
+        async with _client(
             account_tag=args.account or defaults.account_tag,
             api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
         ) as client:
-            yield client, clock or reference_time(args)
+            yield client, reference_time(args) if args.now or facts.now is None else facts.now
         return
-    client = TurnUsage(
+    client = _client(
         account_tag=args.account
         or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
         or config.get("account_tag"),
@@ -78,14 +81,27 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         yield client, reference_time(args)
 
 
+def _client(**settings: Any) -> TurnUsage:
+    """The client; a setting it refuses (no account, no token) is a :class:`CredentialsError`."""
+    from turnmeter.cli.exit_codes import CredentialsError
+    from turnmeter.errors import ConfigError
+
+    try:
+        return TurnUsage(**settings)
+    except ConfigError as exc:
+        raise CredentialsError(str(exc)) from exc
+
+
 @asynccontextmanager
 async def _in_process_sandbox(
     args: argparse.Namespace, request_timeout: float | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
+    from turnmeter.cli.sandbox_probe import rate_limit_words
     from turnmeter.sandbox import Sandbox
 
     async with Sandbox() as sandbox:
         config = sandbox.config
+        args.rate_limit_words = rate_limit_words(config.rate_limit, config.rate_window)
         async with TurnUsage(
             account_tag=config.account_tag,
             api_token=config.token,

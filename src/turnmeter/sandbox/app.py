@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from turnmeter.sandbox import refusals
-from turnmeter.sandbox.clock import CLOCK_HEADER, format_clock
+from turnmeter.sandbox.clock import CLOCK_HEADER, RATE_HEADER, format_clock, format_rate
 from turnmeter.sandbox.control import read_script
 from turnmeter.sandbox.engine import Engine
 from turnmeter.sandbox.faults import Fault, FaultQueue
@@ -211,7 +211,9 @@ async def json_errors(
 async def _clock_header(request: web.Request, response: web.StreamResponse) -> None:
     # Every answer (refusals and faults with a body included) tells the client the sandbox's
     # clock, so "the last 7 days" can be counted on the data's clock, not the client's.
-    response.headers[CLOCK_HEADER] = format_clock(request.app[STATE_KEY].config.clock())
+    config = request.app[STATE_KEY].config
+    response.headers[CLOCK_HEADER] = format_clock(config.clock())
+    response.headers[RATE_HEADER] = format_rate(config.rate_limit, config.rate_window)
 
 
 def create_app(state: SandboxState) -> web.Application:
