@@ -25,7 +25,13 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
     """The config file's settings (cached on ``args``)."""
     if not hasattr(args, "_config"):
         path = Path(args.config) if getattr(args, "config", None) else None
-        args._config = load_config(path)
+        from turnmeter.cli.exit_codes import ConfigFileError
+        from turnmeter.errors import ConfigError
+
+        try:
+            args._config = load_config(path)
+        except ConfigError as exc:
+            raise ConfigFileError(str(exc)) from exc
     return args._config  # type: ignore[no-any-return]
 
 

@@ -15,6 +15,10 @@ class CredentialsError(errors.ConfigError):
     """
 
 
+class ConfigFileError(errors.ConfigError):
+    """The config file is missing, unreadable or holds what it may not (exit 4)."""
+
+
 class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # also: diff found breaking changes; budget exceeded
@@ -37,6 +41,7 @@ _FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
         ExitCode.CONFIG,
         " (check --account, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
     ),
+    (ConfigFileError, ExitCode.CONFIG, ""),
     (errors.ConfigError, ExitCode.USAGE, ""),
     (errors.AuthError, ExitCode.AUTH, " (the token needs Account Analytics: Read on this account)"),
     (errors.RateLimited, ExitCode.RATE_LIMITED, " (Cloudflare allows 300 queries per 5 minutes)"),
