@@ -138,13 +138,23 @@ def _command(
     return parser
 
 
-def _handler(function: str, module: str = "reports") -> Any:
-    def run(args: argparse.Namespace) -> int:
+class _Handler:
+    """Runs one report function, imported only when the command runs (``--help`` stays fast)."""
+
+    def __init__(self, function: str, module: str) -> None:
+        self.function, self.module = function, module
+
+    def fetch(self) -> Any:
+        """The report function (``fetch(args, client, now) -> Report``)."""
         import importlib
 
+        return getattr(importlib.import_module(f"turnmeter.cli.{self.module}"), self.function)
+
+    def __call__(self, args: argparse.Namespace) -> int:
         from turnmeter.cli.runner import run_report
 
-        fetch = getattr(importlib.import_module(f"turnmeter.cli.{module}"), function)
-        return run_report(args, fetch)
+        return run_report(args, self.fetch())
 
-    return run
+
+def _handler(function: str, module: str = "reports") -> Any:
+    return _Handler(function, module)
