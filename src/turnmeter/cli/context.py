@@ -103,9 +103,12 @@ async def _in_process_sandbox(
     args: argparse.Namespace, request_timeout: float | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
     from turnmeter.cli.sandbox_probe import rate_limit_words
-    from turnmeter.sandbox import Sandbox
+    from turnmeter.sandbox import Sandbox, SandboxConfig
 
-    async with Sandbox() as sandbox:
+    # With --now the synthetic data is made for that clock, so the same command answers the same
+    # numbers on any day (the README's examples are reproducible).
+    fixed = reference_time(args) if getattr(args, "now", None) else None
+    async with Sandbox(SandboxConfig(now=fixed)) as sandbox:
         config = sandbox.config
         args.rate_limit_words = rate_limit_words(config.rate_limit, config.rate_window)
         async with TurnUsage(
