@@ -179,5 +179,5 @@ def test_a_sandboxs_own_rate_limit_is_named(
         codes = [main(argv) for _ in range(2)]  # top-keys asks two nodes: the second is refused
         err = capsys.readouterr().err
     assert ExitCode.RATE_LIMITED in codes
-    assert "this sandbox allows 1 queries per 1 minute" in err
+    assert "this sandbox allows 1 query per minute" in err
     assert "300 queries" not in err

@@ -31,7 +31,9 @@ def rate_limit_words(queries: int | None, window_seconds: float) -> str:
     """``(300, 300.0)`` -> ``"300 queries per 5 minutes"``."""
     if queries is None:
         return "no rate limit"
-    return f"{queries} queries per {format_duration(window_seconds)}"
+    window = format_duration(window_seconds)
+    window = window.removeprefix("1 ") if window.count(" ") == 1 else window  # "per minute"
+    return f"{queries} {'query' if queries == 1 else 'queries'} per {window}"
 
 
 async def probe_sandbox(url: str, token: str, wait: float | None) -> SandboxFacts:
