@@ -47,29 +47,56 @@ def test_top_users(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert [(r["username"], r["egress_bytes"]) for r in json.loads(out)] == totals.most_common(3)
 
 
-def test_series_by_hour(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+def hours_of_range() -> list[datetime]:
+    """Every hour bucket the range touches (the first and the last are partial)."""
+    first = START.replace(minute=0, second=0, microsecond=0)
+    return [first + timedelta(hours=h) for h in range(int((NOW - first) / timedelta(hours=1)) + 1)]
+
+
+def test_series_by_hour_has_every_hour(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "series", "--sandbox", *RANGE, "--every", "hour", "--format=json")
     assert code == 0
     per_hour: Counter[datetime] = Counter()
     for row in ROWS:
         per_hour[row.minute.replace(minute=0)] += row.egress_bytes
+    hours = hours_of_range()
+    assert set(per_hour) < set(hours)  # some hours have no traffic
     got = json.loads(out)
-    assert [r["bucket"] for r in got] == [
-        h.isoformat().replace("+00:00", "Z") for h in sorted(per_hour)
-    ]
-    assert [r["egress_bytes"] for r in got] == [per_hour[h] for h in sorted(per_hour)]
-    assert "avg_connections_hour" in got[0]
+    assert [r["bucket"] for r in got] == [h.isoformat().replace("+00:00", "Z") for h in hours]
+    assert [r["egress_bytes"] for r in got] == [per_hour[h] for h in hours]
+    assert [r["partial"] for r in got] == [h in (hours[0], hours[-1]) for h in hours]
+    assert "connections_open" in got[0]
+
+
+def test_series_csv_has_a_zero_row_for_an_empty_hour(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["series", "--sandbox", *RANGE, "--every", "hour", "--format", "csv"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    with_traffic = {row.minute.replace(minute=0) for row in ROWS}
+    empty = [h for h in hours_of_range() if h not in with_traffic]
+    assert empty
+    rows = {r["bucket"]: r for r in csv.DictReader(io.StringIO(out))}
+    for hour in empty:
+        row = rows[hour.isoformat().replace("+00:00", "Z")]
+        assert (row["egress_bytes"], row["ingress_bytes"], row["connections_open"]) == ("0",) * 3
+    # --skip-empty leaves them out
+    code, out, _ = run(capsys, *argv, "--skip-empty")
+    assert code == 0
+    kept = [r["bucket"] for r in csv.DictReader(io.StringIO(out))]
+    assert kept == [h.isoformat().replace("+00:00", "Z") for h in sorted(with_traffic)]
 
 
 def test_series_by_day_has_no_average(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "series", "--sandbox", *RANGE, "--every", "day", "--format=csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["bucket", "egress_bytes", "ingress_bytes"]
+    assert list(rows[0]) == ["bucket", "egress_bytes", "ingress_bytes", "partial"]
     assert sum(int(r["egress_bytes"]) for r in rows) == sum(r.egress_bytes for r in ROWS)
 
 
-def test_series_chart_has_one_point_per_bucket(
+def test_series_chart_has_one_point_per_bucket_with_traffic(
     cli_env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     chart = tmp_path / "series.svg"
@@ -79,7 +106,7 @@ def test_series_chart_has_one_point_per_bucket(
     svg = chart.read_text()
     points = svg[svg.index('<g id="points"') :]
     points = points[: points.index("</g>")]
-    assert points.count("<use ") == len(json.loads(out))
+    assert points.count("<use ") == len([r for r in json.loads(out) if r["egress_bytes"]])
 
 
 def test_query_with_filter_expressions(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,7 +142,7 @@ def test_query_rejects_bad_filter_expressions(
     cli_env: str, capsys: pytest.CaptureFixture[str], expression: str
 ) -> None:
     code, _, err = run(capsys, "query", "--sandbox", *RANGE, "--filter", expression)
-    assert code in (ExitCode.CONFIG, ExitCode.QUERY)
+    assert code in (ExitCode.USAGE, ExitCode.QUERY)
     assert len(err.strip().splitlines()) == 1
 
 

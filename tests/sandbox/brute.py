@@ -139,10 +139,16 @@ def aggregate(
             "ingressBytes": sum(r.ingress_bytes for r in members),
         }
         averages = {}
+        # connection-minutes per bucket / the bucket's minutes, averaged over the buckets; a
+        # group that is itself a time bucket no wider than the average's is its one bucket
+        group_width = min((TIME_WIDTHS[d] for d in dims if d in TIME_WIDTHS), default=0)
+        connections = sum(r.concurrent_connections for r in members)
         for name, width in AVG_WIDTHS.items():
-            buckets = len({truncate(r.minute, width) for r in members})
-            connections = sum(r.concurrent_connections for r in members)
-            averages[name] = (2 * connections + buckets) // (2 * buckets)  # round half up
+            if 0 < group_width <= width:
+                minutes = group_width
+            else:
+                minutes = width * len({truncate(r.minute, width) for r in members})
+            averages[name] = (2 * connections + minutes) // (2 * minutes)  # round half up
         results.append((dict(zip(dims, key, strict=True)), total, averages))
     # stable sorts, least significant first: grouped fields ascending, then orderBy reversed
     for name in reversed(dims):

@@ -65,8 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        code, hint = exit_code_for(exc)
-        print(f"turnmeter: {exc}{hint}", file=sys.stderr)
+        from turnmeter.cli.messages import for_people
+
+        code, hint = exit_code_for(exc, rate_limit=getattr(args, "rate_limit_words", None))
+        print(f"turnmeter: {for_people(str(exc))}{hint}", file=sys.stderr)
         return code
 
 

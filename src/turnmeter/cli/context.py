@@ -25,7 +25,13 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
     """The config file's settings (cached on ``args``)."""
     if not hasattr(args, "_config"):
         path = Path(args.config) if getattr(args, "config", None) else None
-        args._config = load_config(path)
+        from turnmeter.cli.exit_codes import ConfigFileError
+        from turnmeter.errors import ConfigError
+
+        try:
+            args._config = load_config(path)
+        except ConfigError as exc:
+            raise ConfigFileError(str(exc)) from exc
     return args._config  # type: ignore[no-any-return]
 
 
@@ -38,10 +44,13 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
     """A client for the command, and the "now" its ranges are relative to.
 
     With ``--sandbox`` and no running sandbox, one is started in-process for the command's
-    duration; its clock is the command's "now".
+    duration; its clock is the command's "now". With ``--sandbox URL`` the sandbox's clock
+    (its ``X-Sandbox-Now`` header) is the command's "now". ``--now`` overrides both.
     """
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+        # gql's DSL logs every type it builds (19 lines for one `total`): not what -v is for
+        logging.getLogger("gql").setLevel(logging.WARNING)
     config = config_of(args)
     timeout = args.timeout if args.timeout is not None else config.get("timeout")
     sandbox_url = (
@@ -52,37 +61,56 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             yield pair
         return
     if sandbox_url:
+        from turnmeter.cli.sandbox_probe import probe_sandbox
         from turnmeter.sandbox import SandboxConfig
 
         defaults = SandboxConfig()
-        client = TurnUsage(
+        token = os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token
+        facts = await probe_sandbox(sandbox_url, token, timeout)
+        args.rate_limit_words = facts.rate_limit
+        async with _client(
             account_tag=args.account or defaults.account_tag,
-            api_token=os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token,
+            api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
-        )
-    else:
-        client = TurnUsage(
-            account_tag=args.account
-            or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
-            or config.get("account_tag"),
-            endpoint=args.endpoint
-            or os.environ.get("TURNMETER_ENDPOINT")
-            or config.get("endpoint"),
-            timeout=timeout,
-        )
+        ) as client:
+            yield client, reference_time(args) if args.now or facts.now is None else facts.now
+        return
+    client = _client(
+        account_tag=args.account
+        or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
+        or config.get("account_tag"),
+        endpoint=args.endpoint or os.environ.get("TURNMETER_ENDPOINT") or config.get("endpoint"),
+        timeout=timeout,
+    )
     async with client:
         yield client, reference_time(args)
+
+
+def _client(**settings: Any) -> TurnUsage:
+    """The client; a setting it refuses (no account, no token) is a :class:`CredentialsError`."""
+    from turnmeter.cli.exit_codes import CredentialsError
+    from turnmeter.errors import ConfigError
+
+    try:
+        return TurnUsage(**settings)
+    except ConfigError as exc:
+        raise CredentialsError(str(exc)) from exc
 
 
 @asynccontextmanager
 async def _in_process_sandbox(
     args: argparse.Namespace, request_timeout: float | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
-    from turnmeter.sandbox import Sandbox
+    from turnmeter.cli.sandbox_probe import rate_limit_words
+    from turnmeter.sandbox import Sandbox, SandboxConfig
 
-    async with Sandbox() as sandbox:
+    # With --now the synthetic data is made for that clock, so the same command answers the same
+    # numbers on any day (the README's examples are reproducible).
+    fixed = reference_time(args) if getattr(args, "now", None) else None
+    async with Sandbox(SandboxConfig(now=fixed)) as sandbox:
         config = sandbox.config
+        args.rate_limit_words = rate_limit_words(config.rate_limit, config.rate_window)
         async with TurnUsage(
             account_tag=config.account_tag,
             api_token=config.token,

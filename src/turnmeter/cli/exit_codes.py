@@ -7,12 +7,24 @@ import enum
 from turnmeter import errors
 
 
+class CredentialsError(errors.ConfigError):
+    """The client could not be set up: no account, no token, or a malformed one (exit 4).
+
+    Every other :class:`~turnmeter.errors.ConfigError` a command meets is a bad argument (exit 2,
+    like argparse's own), and only this one gets the credentials hint.
+    """
+
+
+class ConfigFileError(errors.ConfigError):
+    """The config file is missing, unreadable or holds what it may not (exit 4)."""
+
+
 class ExitCode(enum.IntEnum):
     OK = 0
     FAILURE = 1  # also: diff found breaking changes; budget exceeded
     USAGE = 2  # bad arguments (argparse's own code)
     CHANGED = 3  # diff: no breakage, but generated code would change
-    CONFIG = 4
+    CONFIG = 4  # the account, token or endpoint is missing or wrong
     AUTH = 5
     RATE_LIMITED = 6
     TRANSPORT = 7
@@ -25,15 +37,17 @@ class ExitCode(enum.IntEnum):
 
 _FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
     (
-        errors.ConfigError,
+        CredentialsError,
         ExitCode.CONFIG,
-        " (check flags, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
+        " (check --account, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
     ),
     (
         errors.CredentialRefused,
         ExitCode.FAILURE,
         " (the budget policy refused; --over-budget stun-only answers STUN servers instead)",
     ),
+    (ConfigFileError, ExitCode.CONFIG, ""),
+    (errors.ConfigError, ExitCode.USAGE, ""),
     (
         errors.AuthError,
         ExitCode.AUTH,
@@ -50,9 +64,15 @@ _FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
 )
 
 
-def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
-    """The exit code and hint for an exception; unknown exceptions are plain failures."""
+def exit_code_for(exc: BaseException, *, rate_limit: str | None = None) -> tuple[ExitCode, str]:
+    """The exit code and hint for an exception; unknown exceptions are plain failures.
+
+    ``rate_limit`` names a sandbox's own limit ("3 queries per 5 minutes") for its
+    rate-limit errors, instead of Cloudflare's.
+    """
     for family, code, hint in _FAMILIES:
         if isinstance(exc, family):
+            if rate_limit and isinstance(exc, errors.RateLimited):
+                hint = f" (this sandbox allows {rate_limit})"
             return code, hint
     return ExitCode.FAILURE, " (run with --debug for a traceback)"

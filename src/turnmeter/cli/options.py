@@ -85,7 +85,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "in-process with synthetic data",
     )
     group.add_argument("--config", metavar="FILE", help="TOML config file (never holds tokens)")
-    group.add_argument("--timeout", type=float, help="seconds per request")
+    group.add_argument("--timeout", type=positive_seconds, help="seconds per request")
     group.add_argument(
         "--now",
         metavar="TIME",
@@ -104,6 +104,12 @@ def add_range_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--month", help="a calendar month, e.g. 2024-07")
     group.add_argument("--today", action="store_true", help="since 00:00 UTC today")
     group.add_argument("--this-month", action="store_true", help="since the 1st of this month")
+    group.add_argument(
+        "--clip",
+        action="store_true",
+        help="when --since is older than the account may query, start at its oldest data "
+        "instead of refusing",
+    )
 
 
 def add_filter_options(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:

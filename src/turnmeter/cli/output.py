@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from turnmeter.cli.render import format_bytes, format_usd
+from turnmeter.cli.render import format_bytes, format_duration, format_usd
 from turnmeter.errors import ConfigError
 
 FORMATS = ("table", "json", "csv", "ndjson", "parquet")
@@ -48,15 +48,34 @@ def machine_value(value: Any) -> Any:
     return value
 
 
+#: column-name suffix -> what the table header says instead (the cell carries its own unit).
+_HEADER_SUFFIXES = (("_bytes", ""), ("_usd", ""), ("_pct", " %"), ("_gb", " (GB)"), ("_s", ""))
+
+
 def human_value(name: str, value: Any) -> str:
-    """Table cell text: bytes in decimal units, money in dollars, times in UTC."""
+    """Table cell text: bytes in decimal units, money in dollars, durations in words, times in
+    UTC, yes/no for booleans."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if name.endswith("_bytes") and isinstance(value, int):
         return format_bytes(value)
     if name.endswith("_usd") and isinstance(value, int | float | Decimal):
         return format_usd(value)
+    if name.endswith("_s") and isinstance(value, int | float):
+        return format_duration(value)
     if isinstance(value, datetime):
         return f"{value:%Y-%m-%d %H:%M}"
     return str(machine_value(value))
+
+
+def header_for(name: str) -> str:
+    """A column name as a table header: ``egress_bytes`` -> ``egress`` (its cells say "GB"),
+    ``share_pct`` -> ``share %``, ``cost_usd`` -> ``cost`` (its cells say "$")."""
+    for suffix, replacement in _HEADER_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)] + replacement
+            break
+    return name.replace("_", " ")
 
 
 def write_rows(
@@ -111,7 +130,10 @@ def _write_csv(
     writer = csv.DictWriter(stream, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(_machine(record))
+        # booleans as JSON writes them (true/false), not as Python prints them
+        writer.writerow(
+            {k: str(v).lower() if isinstance(v, bool) else v for k, v in _machine(record).items()}
+        )
 
 
 def _write_table(
@@ -131,14 +153,17 @@ def _write_table(
     if len(records) == 1 and len(names) > VERTICAL_FROM_COLUMNS:
         # One wide row (a total, a budget) reads better as a list of fields.
         record = records[0]
-        pairs = ([name.replace("_", " "), human_value(name, record[name])] for name in names)
+        pairs = ([header_for(name), human_value(name, record[name])] for name in names)
         print_table(console, title, ("field", "value"), pairs, right_align=(1,), caption=caption)
         return
     numeric = [
-        i for i, name in enumerate(names) if isinstance(records[0][name], int | float | Decimal)
+        i
+        for i, name in enumerate(names)
+        if isinstance(records[0][name], int | float | Decimal)
+        and not isinstance(records[0][name], bool)
     ]
     rows = ([human_value(name, record[name]) for name in names] for record in records)
-    headers = [name.replace("_", " ") for name in names]
+    headers = [header_for(name) for name in names]
     print_table(console, title, headers, rows, right_align=numeric, caption=caption)
 
 

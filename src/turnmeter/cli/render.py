@@ -23,6 +23,30 @@ def format_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
+#: (unit seconds, singular, plural) from the largest, for :func:`format_duration`.
+_DURATION_UNITS = (
+    (86400, "day", "days"),  # no weeks: "31 days" is how people say a month's range
+    (3600, "hour", "hours"),
+    (60, "minute", "minutes"),
+    (1, "second", "seconds"),
+)
+
+
+def format_duration(seconds: float) -> str:
+    """``2678400`` -> ``"31 days"``, ``93784`` -> ``"1 day 2 hours"``: the two largest units."""
+    left = round(seconds)
+    if left <= 0:
+        return "0 seconds"
+    parts: list[str] = []
+    for size, one, many in _DURATION_UNITS:
+        count, left = divmod(left, size)
+        if count and len(parts) < 2:
+            parts.append(f"{count} {one if count == 1 else many}")
+        elif parts:
+            break  # a gap ("1 day 0 hours 5 minutes") would read as precision it does not have
+    return " ".join(parts)
+
+
 def format_usd(amount: float | Decimal) -> str:
     """``12.3456`` -> ``"$12.35"``; ``-7.07`` -> ``"-$7.07"``."""
     return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"

@@ -11,10 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from turnmeter.cli.chart import ChartSpec
 from turnmeter.cli.conditions import condition_for
 from turnmeter.cli.context import config_of, time_range_of
 from turnmeter.cli.options import filters_from
 from turnmeter.cli.progress import progress_bar
+from turnmeter.cli.render import format_duration
 from turnmeter.cli.runner import Report
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
@@ -31,6 +33,35 @@ TOP_DIMENSIONS = {
     "top-customers": "custom_identifier",
     "top-users": "username",
 }
+#: What a ranked dimension is, in words (chart axes, titles).
+RANKED = {
+    "key_id": ("TURN key id", "TURN keys"),
+    "custom_identifier": ("custom identifier", "custom identifiers"),
+    "username": ("TURN username", "TURN usernames"),
+}
+#: filter flag destination -> the flag's word, for titles.
+_FILTER_WORDS = {
+    "key_id": "key",
+    "username": "user",
+    "custom_identifier": "customer",
+    "datacenter": "datacenter",
+    "country": "country",
+    "region": "region",
+}
+
+
+def filters_title(args: argparse.Namespace) -> str:
+    """The command line's filters for a title: `` (customer tango; username like bot-%)``."""
+    parts = [
+        f"{_FILTER_WORDS[name]} {', '.join(values)}" for name, values in filters_from(args).items()
+    ]
+    parts.extend(getattr(args, "filter", None) or [])
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def bar_chart(label: str, value: str = "egress_bytes") -> ChartSpec:
+    """Bars of ``value`` per ``label``, the category axis named for what is ranked."""
+    return ChartSpec(label, (value,), RANKED.get(label, (label.replace("_", " "),))[0])
 
 
 def pricing_of(args: argparse.Namespace) -> Pricing:
@@ -66,9 +97,10 @@ async def run_query(
             order_by=query.order_by,
             limit=query.limit,
         )
+    clip = bool(getattr(args, "clip", False))
     with progress_bar(args.command, enabled=None if progress else False) as on_progress:
         return await turn.query(
-            query, span.since, span.until, on_progress=on_progress, clock=lambda: now
+            query, span.since, span.until, on_progress=on_progress, clock=lambda: now, clip=clip
         )
 
 
@@ -99,19 +131,21 @@ async def range_total(
 
 
 async def top_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
-    if args.limit < 1:
-        raise ConfigError("--limit must be at least 1")
+    if args.limit < 0:
+        raise ConfigError("--limit must be 0 (every row) or more")
     span = time_range_of(args, now)
     label = TOP_DIMENSIONS[args.top]
-    query = Query(dimensions=(label,), order_by=("-egress_bytes",), limit=args.limit)
+    query = Query(dimensions=(label,), order_by=("-egress_bytes",), limit=args.limit or None)
     rows = await run_query(args, turn, now, query, span)
     total, _ = await range_total(args, turn, now, span)
     items = [(getattr(row, label), row.egress_bytes) for row in rows]
+    which = "All" if not args.limit else "Top"
     return Report(
-        title=f"Top {len(items)} by egress, {span.describe()}",
+        title=f"{which} {len(items)} {RANKED[label][1]} by egress{filters_title(args)}, "
+        f"{span.describe()}",
         rows=ranked(items, label, pricing_of(args), total),
         caption=f"range total {total:,} bytes; cost at list price, before the free tier",
-        chart=(label, "egress_bytes"),
+        chart=bar_chart(label),
     )
 
 
@@ -132,10 +166,11 @@ async def usage_report(args: argparse.Namespace, turn: TurnUsage, now: datetime)
     total = sum(egress for _, egress in items)
     value = filters[subject][0]
     return Report(
-        title=f"Usage of {subject.replace('_', ' ')} {value!r} by {label}, {span.describe()}",
+        title=f"Egress of {subject.replace('_', ' ')} {value!r} by {RANKED[label][0]}, "
+        f"{span.describe()}",
         rows=ranked(items, label, pricing_of(args), total),
         caption=f"total {total:,} bytes",
-        chart=(label, "egress_bytes"),
+        chart=bar_chart(label),
     )
 
 
@@ -169,5 +204,6 @@ async def limits_report(args: argparse.Namespace, turn: TurnUsage, now: datetime
     return Report(
         title="TURN dataset limits (callsTurnUsageAdaptiveGroups)",
         rows=[row],
-        caption=f"widest range {limits.max_duration}, oldest data {limits.not_older_than} ago",
+        caption=f"widest range {format_duration(limits.max_duration.total_seconds())}, oldest "
+        f"data {format_duration(limits.not_older_than.total_seconds())} ago",
     )

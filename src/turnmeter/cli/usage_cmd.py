@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from turnmeter.cli.buckets import EVERY
 from turnmeter.cli.options import (
     add_connection_options,
     add_filter_options,
     add_output_options,
     add_pricing_options,
     add_range_options,
+    at_least,
 )
 
 _TOP = {
@@ -25,20 +27,16 @@ _TOP = {
     ),
 }
 
-#: --every value -> (DSL time dimension, the avg metric measured at that granularity).
-GRANULARITIES = {
-    "minute": ("minute", "avg_connections_minute"),
-    "5m": ("five_minutes", "avg_connections_five_minutes"),
-    "15m": ("fifteen_minutes", "avg_connections_fifteen_minutes"),
-    "hour": ("hour", "avg_connections_hour"),
-    "day": ("date", None),
-}
-
 
 def register(subparsers: Any) -> None:
     for name, (what, example) in _TOP.items():
         parser = _command(subparsers, name, what, f"Rank {what}.", example)
-        parser.add_argument("--limit", type=int, default=10, help="rows to show (default 10)")
+        parser.add_argument(
+            "--limit",
+            type=at_least(0),
+            default=10,
+            help="rows to show (default 10; 0 for every row)",
+        )
         parser.set_defaults(handler=_handler("top_report"), top=name)
 
     _command(
@@ -56,17 +54,30 @@ def register(subparsers: Any) -> None:
         "egress and ingress over a range, with cost",
         "Total egress and ingress over a range, with its cost at list price.",
         "turnmeter total --this-month --customer tango",
+        chart=False,  # one row: nothing to chart
     ).set_defaults(handler=_handler("total_report"))
 
     series = _command(
         subparsers,
         "series",
         "a time series of egress, ingress and concurrent connections",
-        "Egress and ingress per bucket (and average concurrent connections, except per day). "
-        "On a terminal a sparkline follows the table.",
+        "Egress and ingress per bucket, and the connections open (the mean number open at once "
+        "during the bucket; not per day). Every bucket of the range is shown: those without "
+        "traffic as 0, and those the range cuts marked partial. On a terminal a sparkline "
+        "follows the table.",
         "turnmeter series --today --every 15m --chart today.svg",
     )
-    series.add_argument("--every", choices=list(GRANULARITIES), default="hour")
+    series.add_argument("--every", choices=list(EVERY), default="hour")
+    series.add_argument(
+        "--skip-empty",
+        action="store_true",
+        help="leave out buckets without traffic (the chart still shows them as gaps)",
+    )
+    series.add_argument(
+        "--chart-connections",
+        action="store_true",
+        help="also draw the connections open on the chart's second axis",
+    )
     series.set_defaults(handler=_handler("series_report", module="series"))
 
     query = _command(
@@ -85,8 +96,10 @@ def register(subparsers: Any) -> None:
         default="",
         help="comma-separated, '-' for descending; write --order-by=-egress_bytes",
     )
-    query.add_argument("--limit", type=int, help="keep the first N rows (default: all)")
-    query.set_defaults(handler=_handler("query_report", module="series"))
+    query.add_argument(
+        "--limit", type=at_least(0), help="keep the first N rows (default, or 0: every row)"
+    )
+    query.set_defaults(handler=_handler("query_report", module="series"), chart_check=_query_chart)
 
     limits = subparsers.add_parser(
         "limits",
@@ -99,8 +112,20 @@ def register(subparsers: Any) -> None:
     limits.set_defaults(handler=_handler("limits_report"))
 
 
+def _query_chart(args: argparse.Namespace) -> None:
+    from turnmeter.cli.series import query_chart_check
+
+    query_chart_check(args)
+
+
 def _command(
-    subparsers: Any, name: str, summary: str, description: str, example: str
+    subparsers: Any,
+    name: str,
+    summary: str,
+    description: str,
+    example: str,
+    *,
+    chart: bool = True,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name, help=summary, description=description, epilog=f"Example: {example}"
@@ -108,18 +133,28 @@ def _command(
     add_connection_options(parser)
     add_range_options(parser)
     add_filter_options(parser)
-    add_output_options(parser, chart=True)
+    add_output_options(parser, chart=chart)
     add_pricing_options(parser)
     return parser
 
 
-def _handler(function: str, module: str = "reports") -> Any:
-    def run(args: argparse.Namespace) -> int:
+class _Handler:
+    """Runs one report function, imported only when the command runs (``--help`` stays fast)."""
+
+    def __init__(self, function: str, module: str) -> None:
+        self.function, self.module = function, module
+
+    def fetch(self) -> Any:
+        """The report function (``fetch(args, client, now) -> Report``)."""
         import importlib
 
+        return getattr(importlib.import_module(f"turnmeter.cli.{self.module}"), self.function)
+
+    def __call__(self, args: argparse.Namespace) -> int:
         from turnmeter.cli.runner import run_report
 
-        fetch = getattr(importlib.import_module(f"turnmeter.cli.{module}"), function)
-        return run_report(args, fetch)
+        return run_report(args, self.fetch())
 
-    return run
+
+def _handler(function: str, module: str = "reports") -> Any:
+    return _Handler(function, module)

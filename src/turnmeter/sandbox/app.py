@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from turnmeter.sandbox import refusals, turn_keys
+from turnmeter.sandbox.clock import CLOCK_HEADER, RATE_HEADER, format_clock, format_rate
 from turnmeter.sandbox.control import read_script
 from turnmeter.sandbox.engine import Engine
 from turnmeter.sandbox.faults import Fault, FaultQueue
@@ -225,8 +226,7 @@ async def health_handler(request: web.Request) -> web.Response:
     """``GET /__sandbox/health``: the row count and the sandbox clock (no token: it is a probe)."""
     state = request.app[STATE_KEY]
     rows = await asyncio.to_thread(state.store.count)
-    now = state.config.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
-    return web.json_response({"ok": True, "rows": rows, "now": now})
+    return web.json_response({"ok": True, "rows": rows, "now": format_clock(state.config.clock())})
 
 
 @web.middleware
@@ -248,10 +248,19 @@ async def json_errors(
         return json_response(http_error_reply(500, refusals.INTERNAL))
 
 
+async def _clock_header(request: web.Request, response: web.StreamResponse) -> None:
+    # Every answer (refusals and faults with a body included) tells the client the sandbox's
+    # clock, so "the last 7 days" can be counted on the data's clock, not the client's.
+    config = request.app[STATE_KEY].config
+    response.headers[CLOCK_HEADER] = format_clock(config.clock())
+    response.headers[RATE_HEADER] = format_rate(config.rate_limit, config.rate_window)
+
+
 def create_app(state: SandboxState) -> web.Application:
     """The aiohttp application serving ``state``."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
     app[STATE_KEY] = state
+    app.on_response_prepare.append(_clock_header)
     app.router.add_route("POST", GRAPHQL_PATH, graphql_handler)
     app.router.add_route("GET", GRAPHQL_PATH, graphql_handler)
     for method in ("GET", "POST", "DELETE"):

@@ -4,7 +4,8 @@ Columns / keys are UsageRow's field names (``minute``, ``key_id``, ``username``,
 ``custom_identifier``, ``datacenter_city``, ``datacenter_code``, ``datacenter_country``,
 ``datacenter_region``, ``egress_bytes``, ``ingress_bytes``, ``concurrent_connections``) or the
 GraphQL names (``datetimeMinute``, ``keyId``, ``customIdentifier``, ``egressBytes``, ...).
-Only ``minute`` and ``egress_bytes`` are required; missing strings are empty, missing counts 0.
+``minute`` is RFC 3339 or epoch seconds (a number, or digits in CSV). Only ``minute`` and
+``egress_bytes`` are required; missing strings are empty, missing counts 0.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _row(record: Mapping[str, Any], where: str) -> RowTuple:
     fields = {_ALIASES.get(key, key): value for key, value in record.items()}
     try:
         minute = fields["minute"]
+        if isinstance(minute, str) and minute.strip().isdigit():
+            minute = int(minute)  # epoch seconds, as CSV carries every value: text
         if isinstance(minute, int | float):
             seconds = int(minute) - int(minute) % 60
         else:

@@ -78,18 +78,26 @@ def bucket_expression(width: int) -> str:
 
 
 def avg_expression(width: int, dimensions: Sequence[str] = ()) -> str:
-    """Average of the per-bucket totals of concurrent connections within the group.
+    """Average concurrent connections over the group's ``width``-second buckets.
 
-    Our reading of an undocumented definition: for each bucket of ``width`` seconds that has
-    rows in the group, total ``concurrent_connections``; average those totals, rounded half up
-    to an integer (``uint64``). Integer arithmetic keeps it exact.
+    Each row holds the connections open during its minute. For each bucket of ``width`` seconds
+    that has rows in the group, the connections open in it are its connection-minutes divided by
+    its minutes (the time-weighted mean of the open connections); those are averaged over the
+    buckets and rounded half up to an integer (``uint64``). So a fixed number of long sessions
+    reads the same at every width, and a coarser width never reads more than a finer one. When
+    the group is itself a time bucket no wider than ``width``, that bucket is the one bucket.
+    Integer arithmetic keeps it exact.
     """
-    if any(TIME_WIDTHS.get(name, DAY + 1) <= width for name in dimensions):
-        # grouped by a time bucket no wider than ``width``: each group lies in exactly one
-        # bucket, so the average is the total (and SQLite is spared a COUNT DISTINCT sort)
-        return "SUM(concurrent_connections)"
+    group_width = min((TIME_WIDTHS[name] for name in dimensions if name in TIME_WIDTHS), default=0)
+    if 0 < group_width <= width:
+        # the group lies in one bucket, its own (and SQLite is spared a COUNT DISTINCT sort)
+        minutes = group_width // 60
+        return f"((2 * SUM(concurrent_connections) + {minutes}) / (2 * {minutes}))"
+    minutes = width // 60
     buckets = f"COUNT(DISTINCT {bucket_expression(width)})"
-    return f"((2 * SUM(concurrent_connections) + {buckets}) / (2 * {buckets}))"
+    return (
+        f"((2 * SUM(concurrent_connections) + {minutes} * {buckets}) / (2 * {minutes} * {buckets}))"
+    )
 
 
 def like_to_glob(pattern: str) -> str:

@@ -2,19 +2,22 @@
 
 Customers have heavy-tailed (Pareto) activity, one or a few TURN usernames each, a home region
 with its time zone (diurnal cycle) and one or two datacenters there; weekends are quieter; a few
-bursts (a big meeting, an abuser) add long sessions with many connections. Only minutes with
-traffic become rows, so a week for 40 customers is tens of thousands of rows, not millions.
+bursts (a big meeting, an abuser) add long sessions with many connections. Traffic is made of
+:class:`Session` values (connections that open, relay bytes each minute, and close); each minute
+of each session becomes part of a row, so ``concurrent_connections`` is the connections open in
+that minute. Only minutes with traffic become rows, so a week for 40 customers is tens of
+thousands of rows, not millions.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from turnmeter.sandbox.model import epoch_minute
+from turnmeter.sandbox.model import UsageRow, epoch_minute, from_epoch
 from turnmeter.sandbox.store import RowTuple
 
 #: Sessions a customer of average weight starts per day (sizes the data set).
@@ -123,23 +126,58 @@ def _diurnal_table(second_of_day: int, offset_hours: int) -> list[float]:
     return table
 
 
-def _session_rows(
-    rng: random.Random, start: int, end: int, boost: int = 1
-) -> Iterator[tuple[int, int, int, int]]:
-    """(minute, egress, ingress, connections) for one session starting at ``start``."""
+@dataclass(frozen=True, slots=True)
+class Session:
+    """``connections`` TURN connections through one (key, username, customer, datacenter),
+    open together from the minute ``start`` for ``len(egress)`` minutes.
+
+    ``egress`` and ``ingress`` are the bytes relayed in each of those minutes. A session cut by
+    the end of the data set keeps only its minutes before the end.
+    """
+
+    start: int  # epoch seconds of its first minute
+    connections: int
+    key_id: str
+    username: str
+    custom_identifier: str
+    datacenter: int  # index into DATACENTERS
+    egress: tuple[int, ...]
+    ingress: tuple[int, ...]
+
+    @property
+    def minutes(self) -> int:
+        return len(self.egress)
+
+    @property
+    def end(self) -> int:
+        """Epoch seconds just after its last minute."""
+        return self.start + 60 * len(self.egress)
+
+
+def _session(
+    rng: random.Random, customer: _Customer, start: int, end: int, boost: int = 1
+) -> Session:
+    """One session of ``customer`` starting at ``start``, cut at ``end``."""
+    user = rng.choice(customer.usernames)
+    dc = rng.choice(customer.datacenters)
     minutes = min(int(rng.lognormvariate(2.2, 0.9)) + 1, MAX_SESSION_MINUTES) * boost
     connections = rng.choice((1, 1, 1, 2, 2, 3)) * boost
     per_minute = rng.lognormvariate(math.log(9e6), 0.6)  # ~1.2 Mbit/s per connection
+    egress: list[int] = []
+    ingress: list[int] = []
     for step in range(minutes):
-        minute = start + step * 60
-        if minute >= end:
+        if start + step * 60 >= end:
             break
-        egress = int(per_minute * connections * rng.uniform(0.6, 1.4))
-        yield minute, egress, int(egress * rng.uniform(0.7, 1.05)), connections
+        bytes_out = int(per_minute * connections * rng.uniform(0.6, 1.4))
+        egress.append(bytes_out)
+        ingress.append(int(bytes_out * rng.uniform(0.7, 1.05)))
+    return Session(
+        start, connections, customer.key_id, user, customer.name, dc, tuple(egress), tuple(ingress)
+    )
 
 
-def generate(spec: TrafficSpec) -> list[RowTuple]:
-    """The synthetic rows for ``spec``, one per (minute, key, username, customer, datacenter)."""
+def sessions(spec: TrafficSpec) -> list[Session]:
+    """The synthetic sessions for ``spec``: the traffic :func:`generate` turns into rows."""
     rng = random.Random(spec.seed)
     end = epoch_minute(spec.now)
     start = end - spec.days * MINUTES_PER_DAY * 60
@@ -147,9 +185,8 @@ def generate(spec: TrafficSpec) -> list[RowTuple]:
     mean_weight = sum(c.weight for c in customers) / max(len(customers), 1)
     tables = {r: _diurnal_table(start % 86400, off) for r, (_, off) in REGIONS.items()}
     bursts = _bursts(rng, spec, len(customers), start)
-    rows: list[RowTuple] = []
+    out: list[Session] = []
     for index, customer in enumerate(customers):
-        cells: dict[tuple[int, str, int], list[int]] = {}
         rate = spec.sessions_per_customer_day * customer.weight / mean_weight
         for day in range(spec.days):
             day_start = start + day * 86400
@@ -159,19 +196,47 @@ def generate(spec: TrafficSpec) -> list[RowTuple]:
             offsets = rng.choices(range(MINUTES_PER_DAY), tables[customer.region], k=count)
             starts = [(day_start + k * 60, 1) for k in offsets]
             starts += [(s, boost) for c, s, boost in bursts if c == index and day == 0]
-            for session_start, boost in starts:
-                user = rng.choice(customer.usernames)
-                dc = rng.choice(customer.datacenters)
-                for minute, egress, ingress, cc in _session_rows(rng, session_start, end, boost):
-                    cell = cells.setdefault((minute, user, dc), [0, 0, 0])
-                    cell[0] += egress
-                    cell[1] += ingress
-                    cell[2] += cc
-        rows.extend(
-            (minute, customer.key_id, user, customer.name, *_dc_fields(dc), e, i, cc)
-            for (minute, user, dc), (e, i, cc) in cells.items()
-        )
-    return rows
+            out.extend(_session(rng, customer, s, end, boost) for s, boost in starts)
+    return out
+
+
+def rows_from_sessions(traffic: Iterable[Session]) -> list[RowTuple]:
+    """One row per (minute, key, username, customer, datacenter) that has an open session.
+
+    A row's ``concurrent_connections`` is the number of connections open during its minute,
+    summed over the sessions that share the row; its bytes are summed the same way.
+    """
+    cells: dict[tuple[str, str, int, str, int], list[int]] = {}
+    for session in traffic:
+        for step, (egress, ingress) in enumerate(zip(session.egress, session.ingress, strict=True)):
+            key = (
+                session.custom_identifier,
+                session.key_id,
+                session.start + step * 60,
+                session.username,
+                session.datacenter,
+            )
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = [egress, ingress, session.connections]
+            else:
+                cell[0] += egress
+                cell[1] += ingress
+                cell[2] += session.connections
+    return [
+        (minute, key_id, user, customer, *_dc_fields(dc), e, i, cc)
+        for (customer, key_id, minute, user, dc), (e, i, cc) in cells.items()
+    ]
+
+
+def usage_rows(traffic: Iterable[Session]) -> list[UsageRow]:
+    """:func:`rows_from_sessions` as :class:`UsageRow` values (for ``SandboxConfig(rows=...)``)."""
+    return [UsageRow(from_epoch(row[0]), *row[1:]) for row in rows_from_sessions(traffic)]
+
+
+def generate(spec: TrafficSpec) -> list[RowTuple]:
+    """The synthetic rows for ``spec``: :func:`sessions` as :func:`rows_from_sessions`."""
+    return rows_from_sessions(sessions(spec))
 
 
 def _bursts(

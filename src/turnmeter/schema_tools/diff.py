@@ -23,6 +23,7 @@ from graphql import (
     find_breaking_changes,
     find_dangerous_changes,
     print_schema,
+    specified_directives,
 )
 
 from turnmeter.schema_tools.project import Project, load_project
@@ -89,7 +90,23 @@ class _Classified:
 
 
 def _schema(value: SchemaInput) -> GraphQLSchema:
-    return value if isinstance(value, GraphQLSchema) else load_schema(value, strict=False)
+    schema = value if isinstance(value, GraphQLSchema) else load_schema(value, strict=False)
+    return _with_specified_directives(schema)
+
+
+def _with_specified_directives(schema: GraphQLSchema) -> GraphQLSchema:
+    """``schema`` with GraphQL's built-in directives (``@include``, ``@skip``, ...).
+
+    An SDL file gets them from graphql-core; an introspection answer may leave some out. Every
+    server has them, so a diff of SDL against JSON must not report them removed.
+    """
+    present = {directive.name for directive in schema.directives}
+    missing = [d for d in specified_directives if d.name not in present]
+    if not missing:
+        return schema
+    settings = schema.to_kwargs()
+    settings["directives"] = (*schema.directives, *missing)
+    return GraphQLSchema(**settings)
 
 
 def _label(value: SchemaInput) -> str:
