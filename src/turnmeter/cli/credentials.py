@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from turnmeter.budget import BudgetGuard
 from turnmeter.cli.context import config_of, open_client, output_stream
+from turnmeter.cli.exit_codes import CredentialsError
 from turnmeter.cli.output import write_rows
 from turnmeter.cli.reports import pricing_of
 from turnmeter.client import TurnUsage
@@ -142,15 +143,20 @@ async def _credentials(
     else:
         endpoint, key_id, token = args.rtc_endpoint, args.key_id, None
     timeout = args.timeout if args.timeout is not None else config_of(args).get("timeout")
-    async with TurnCredentials(
-        key_id=key_id,
-        key_token=token,
-        guard=guard,
-        policy=policy,
-        customers=customers,
-        endpoint=endpoint,
-        timeout=float(timeout) if timeout is not None else DEFAULT_TIMEOUT,
-    ) as creds:
+    try:
+        creds = TurnCredentials(
+            key_id=key_id,
+            key_token=token,
+            guard=guard,
+            policy=policy,
+            customers=customers,
+            endpoint=endpoint,
+            timeout=float(timeout) if timeout is not None else DEFAULT_TIMEOUT,
+        )
+    except ConfigError as exc:
+        # No key id or key token: a credentials problem (exit 4 with its hint), not a bad flag.
+        raise CredentialsError(str(exc)) from exc
+    async with creds:
         yield creds
 
 

@@ -17,6 +17,8 @@ _PHRASES = (
     ("use limit=None to get every row", "use --limit 0 to get every row"),
     ("pass account_tag= or set", "pass --account or set"),
     ("api_token must be", "the API token must be"),
+    ("pass key_id= or set", "pass --key-id or set"),
+    ("pass key_token= or set", "set"),
 )
 _TIMEDELTA = re.compile(r"\b(\d+) days?, (\d+):(\d\d):(\d\d)\b")
 
