@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,9 +41,9 @@ class Prometheus:
         result: list[dict[str, Any]] = data["result"]
         return result
 
-    async def wait_for(self, expr: str, check: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
-        """Query ``expr`` until ``check(result)`` holds; fail with the last result if it never does."""
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, expr: str, check: Any, within: float = 60.0) -> list[dict[str, Any]]:
+        """Query ``expr`` until ``check(result)`` holds; fail with the last result if not."""
+        deadline = asyncio.get_running_loop().time() + within
         result: list[dict[str, Any]] = []
         while asyncio.get_running_loop().time() < deadline:
             result = await self.query(expr)
@@ -75,16 +74,13 @@ scrape_configs:
         encoding="utf-8",
     )
     log = (tmp / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",
-        ],
+    proc = await asyncio.create_subprocess_exec(
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
         stdout=log,
-        stderr=subprocess.STDOUT,
+        stderr=asyncio.subprocess.STDOUT,
         cwd=tmp,
     )
     url = f"http://127.0.0.1:{port}"
@@ -95,19 +91,19 @@ scrape_configs:
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
             proc.kill()
-            proc.wait()
+            await proc.wait()
         log.close()
 
 
 async def _wait_ready(
-    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], tmp: Path
+    session: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process, tmp: Path
 ) -> None:
     deadline = asyncio.get_running_loop().time() + START_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        if proc.poll() is not None:
+        if proc.returncode is not None:
             raise AssertionError(
                 f"prometheus exited {proc.returncode}: {(tmp / 'prometheus.log').read_text()}"
             )

@@ -38,14 +38,16 @@ async def exporter_stack(
     settings: ExporterSettings, config: SandboxConfig | None = None
 ) -> AsyncIterator[Stack]:
     """Sandbox, client and a polling exporter whose clock is the sandbox's (set_now moves it)."""
-    async with Sandbox(config or SandboxConfig(now=NOW, rate_limit=None)) as sandbox:
-        async with TurnUsage(
+    async with (
+        Sandbox(config or SandboxConfig(now=NOW, rate_limit=None)) as sandbox,
+        TurnUsage(
             account_tag=sandbox.config.account_tag,
             api_token=sandbox.config.token,
             endpoint=sandbox.url,
-        ) as turn:
-            exporter = Exporter(turn, settings, clock=lambda: sandbox.config.clock())
-            async with exporter:
-                port = await exporter.start_http("127.0.0.1", 0)
-                exporter.start_polling()
-                yield Stack(sandbox, turn, exporter, port)
+        ) as turn,
+    ):
+        exporter = Exporter(turn, settings, clock=lambda: sandbox.config.clock())
+        async with exporter:
+            port = await exporter.start_http("127.0.0.1", 0)
+            exporter.start_polling()
+            yield Stack(sandbox, turn, exporter, port)

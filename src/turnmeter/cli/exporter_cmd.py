@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import signal
 import sys
 from pathlib import Path
@@ -45,9 +44,7 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="count a minute once it is this old (rounded up to minutes; default 300)",
     )
-    group.add_argument(
-        "--poll-interval", type=_positive, metavar="SECONDS", help="default 60"
-    )
+    group.add_argument("--poll-interval", type=_positive, metavar="SECONDS", help="default 60")
     group.add_argument(
         "--labels",
         metavar="LIST",
@@ -58,7 +55,7 @@ def register(subparsers: Any) -> None:
         type=at_least(1),
         metavar="N",
         help="customers with their own series, by month-to-date egress; the rest are "
-        "custom_identifier=\"__other__\" (default 100)",
+        'custom_identifier="__other__" (default 100)',
     )
     group.add_argument(
         "--degraded-after",
@@ -84,8 +81,10 @@ def _positive(text: str) -> float:
 
 
 def run_exporter(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("prometheus_client") is None:
-        raise ConfigError(INSTALL_HINT)
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
     settings, listen = exporter_settings(args)
     return asyncio.run(_run(args, settings, listen))
 
@@ -143,7 +142,10 @@ async def _run(args: argparse.Namespace, settings: Any, listen: tuple[str, int])
                 body, _ = render(exporter.registry, None)
                 sys.stdout.write(body.decode())
                 if not ok:
-                    print(f"turnmeter: poll failed: {exporter.poller.stats.last_error}", file=sys.stderr)
+                    print(
+                        f"turnmeter: poll failed: {exporter.poller.stats.last_error}",
+                        file=sys.stderr,
+                    )
                 return 0 if ok else 1
             port = await exporter.start_http(*listen)
             print(
@@ -158,4 +160,3 @@ async def _run(args: argparse.Namespace, settings: Any, listen: tuple[str, int])
                 asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
             await stop.wait()
     return 0
-

@@ -162,7 +162,9 @@ class ExporterCollector(Collector):
         for family, count in stats.errors.items():
             errors.add_metric([family], count)
         yield errors
-        polls = CounterMetricFamily("turnmeter_exporter_polls", "Polls by outcome", labels=["outcome"])
+        polls = CounterMetricFamily(
+            "turnmeter_exporter_polls", "Polls by outcome", labels=["outcome"]
+        )
         polls.add_metric(["ok"], stats.polls_ok)
         polls.add_metric(["failed"], stats.polls_failed)
         yield polls
@@ -171,7 +173,9 @@ class ExporterCollector(Collector):
             "Polls failed in a row (healthz is degraded at the configured number)",
             stats.consecutive_failures,
         )
-        yield _gauge("turnmeter_exporter_healthy", "1 unless healthz is degraded", int(poller.healthy))
+        yield _gauge(
+            "turnmeter_exporter_healthy", "1 unless healthz is degraded", int(poller.healthy)
+        )
         yield _gauge(
             "turnmeter_exporter_last_success_timestamp_seconds",
             "Wall-clock time of the last successful poll (0: none yet)",

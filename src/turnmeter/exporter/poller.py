@@ -13,6 +13,7 @@ the same watermark (so minutes are neither skipped by a late timer nor counted t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -181,10 +182,8 @@ class Poller:
             # the watermark), it only makes the next window longer.
             offset = min(1.0, interval / 4)
             delay = interval - (time.time() % interval) + offset
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
 
     def close(self) -> None:
         self.store.close()

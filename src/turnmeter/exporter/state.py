@@ -158,7 +158,9 @@ class StateStore:
                 raise
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StateWriteFailed(f"cannot write the exporter state file {self.path}: {exc}") from None
+            raise StateWriteFailed(
+                f"cannot write the exporter state file {self.path}: {exc}"
+            ) from None
 
 
 class StateWriteFailed(TurnmeterError):
