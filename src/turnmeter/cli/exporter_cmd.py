@@ -130,7 +130,6 @@ def exporter_settings(args: argparse.Namespace) -> tuple[Any, tuple[str, int]]:
 async def _run(args: argparse.Namespace, settings: Any, listen: tuple[str, int]) -> int:
     from turnmeter.cli.context import open_client
     from turnmeter.exporter.app import Exporter
-    from turnmeter.exporter.metrics import render
     from turnmeter.exporter.poller import utc_clock
 
     async with open_client(args) as (turn, now):
@@ -139,7 +138,7 @@ async def _run(args: argparse.Namespace, settings: Any, listen: tuple[str, int])
         async with Exporter(turn, settings, clock=clock) as exporter:
             if args.once:
                 ok = await exporter.poller.poll()
-                body, _ = render(exporter.registry, None)
+                body, _ = await exporter.exposition.body(None)
                 sys.stdout.write(body.decode())
                 if not ok:
                     print(

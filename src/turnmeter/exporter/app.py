@@ -16,7 +16,7 @@ from typing import Self
 from aiohttp import web
 
 from turnmeter.client import TurnUsage
-from turnmeter.exporter.metrics import build_registry, render
+from turnmeter.exporter.metrics import Exposition
 from turnmeter.exporter.poller import Clock, Poller
 from turnmeter.exporter.settings import ExporterSettings
 from turnmeter.exporter.state import StateStore
@@ -26,7 +26,7 @@ HEALTH_PATH = "/healthz"
 
 
 class Exporter:
-    """A poller, its registry and an aiohttp application serving them."""
+    """A poller, its exposition and an aiohttp application serving them."""
 
     def __init__(
         self,
@@ -38,7 +38,7 @@ class Exporter:
     ) -> None:
         self.settings = settings or ExporterSettings()
         self.poller = Poller(turn, self.settings, clock=clock, store=store)
-        self.registry = build_registry(self.poller)
+        self.exposition = Exposition(self.poller)
         self.app = create_app(self)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +107,7 @@ def create_app(exporter: Exporter) -> web.Application:
 async def metrics_handler(request: web.Request) -> web.Response:
     """The exposition from memory; OpenMetrics when the scraper's ``Accept`` asks for it."""
     exporter = request.app[EXPORTER_KEY]
-    body, content_type = render(exporter.registry, request.headers.get("Accept"))
+    body, content_type = await exporter.exposition.body(request.headers.get("Accept"))
     response = web.Response(body=body)
     # aiohttp's content_type setter refuses parameters; the header carries version and charset.
     response.headers["Content-Type"] = content_type

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -116,6 +116,8 @@ class Poller:
             month_usage=saved.month_usage if saved else None,
         )
         self._lock = asyncio.Lock()
+        #: Awaited after every poll that moved the watermark (the exposition re-renders).
+        self.on_change: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def healthy(self) -> bool:
@@ -129,6 +131,7 @@ class Poller:
     async def poll(self) -> bool:
         """One poll: count every settled minute not yet counted. True if it succeeded."""
         started = time.monotonic()
+        before = self.ledger.watermark
         try:
             async with self._lock:
                 await self.poll_account()
@@ -139,6 +142,10 @@ class Poller:
             return False
         finally:
             self.stats.last_duration = time.monotonic() - started
+            # Segments before a failure were committed: they are shown too.
+            if self.ledger.watermark != before:
+                for hook in self.on_change:
+                    await hook()
         self.stats.polls_ok += 1
         self.stats.consecutive_failures = 0
         self.stats.last_success = time.time()
