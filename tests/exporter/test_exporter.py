@@ -213,6 +213,34 @@ async def test_a_new_month_resets_month_to_date_but_not_the_counters() -> None:
         assert scraped_counters(september) == {("k1", "a"): (740, 2)}
 
 
+async def test_a_restart_with_the_watermark_on_the_first_keeps_months_apart(
+    tmp_path: Path,
+) -> None:
+    end = datetime(2024, 9, 1, tzinfo=UTC)
+    rows = [_row(end - timedelta(minutes=3), "a", 700), _row(end + timedelta(minutes=2), "a", 40)]
+    config = SandboxConfig(now=end, rows=rows, rate_limit=None)
+    before = SandboxConfig(now=end - timedelta(seconds=30), rows=rows, rate_limit=None)
+    async with exporter_stack(_slow(tmp_path, settle_delay=0), before) as stack:
+        while not stack.exporter.poller.stats.polls_ok:
+            await _sleep()
+        stack.sandbox.set_now(end)
+        assert await stack.exporter.poller.poll()
+        assert stack.exporter.poller.ledger.watermark == end  # August done, to the minute
+    async with exporter_stack(_slow(tmp_path, settle_delay=0), config) as stack:
+        poller = stack.exporter.poller
+        while not poller.stats.polls_ok:
+            await _sleep()
+        _, august = await _scrape(stack.port)
+        assert gauge(august, "turnmeter_turn_month_egress_bytes") == 700
+        # August's month at its whole-month rate: the forecast is what it was.
+        assert gauge(august, "turnmeter_turn_month_forecast_egress_bytes") == 700
+        stack.sandbox.set_now(end + timedelta(minutes=5))
+        assert await poller.poll()
+        _, september = await _scrape(stack.port)
+        assert gauge(september, "turnmeter_turn_month_egress_bytes") == 40
+        assert scraped_counters(september) == {("k1", "a"): (740, 2)}
+
+
 async def test_the_state_file_refuses_other_labels_and_a_second_writer(tmp_path: Path) -> None:
     async with (
         Sandbox(SandboxConfig(now=NOW, rate_limit=None)) as sandbox,
@@ -256,3 +284,34 @@ async def test_no_token_in_metrics_health_or_logs(caplog: pytest.LogCaptureFixtu
         seen = text + json.dumps(health) + caplog.text + repr(stack.exporter.poller.stats)
         assert CANARY_TOKEN not in seen
         assert health["status"] == "degraded"
+
+
+async def test_rate_limits_are_counted_as_refused_and_the_next_poll_is_held_back() -> None:
+    async with exporter_stack(_slow()) as stack:
+        poller = stack.exporter.poller
+        while not poller.stats.polls_ok:
+            await _sleep()
+        stack.sandbox.set_now(NOW + timedelta(minutes=2))
+        sent = poller.fetcher.stats.sent
+        stack.sandbox.faults.push(
+            Fault.graphql_error(
+                "rate limiter budget depleted, try again after 5 minutes", status=429
+            )
+        )
+        assert not await poller.poll()  # Cloudflare refused: one request sent, refused
+        assert poller.fetcher.stats.sent == sent + 1
+        assert poller.fetcher.stats.refused_for_rate == 1
+        # The shared budget now holds every request back for Cloudflare's 5 minutes: the next
+        # poll is refused before anything is sent.
+        assert not await poller.poll()
+        assert poller.fetcher.stats.sent == sent + 1
+        assert poller.fetcher.stats.refused_for_rate == 2
+        _, text = await _scrape(stack.port)
+        assert gauge(text, "turnmeter_exporter_queries_refused_total") == 2
+        errors = {
+            s.labels["family"]: s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "turnmeter_exporter_errors_total"
+        }
+        assert errors["rate_limited"] == 2

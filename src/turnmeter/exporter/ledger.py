@@ -65,6 +65,7 @@ class Ledger:
         labels: tuple[str, ...],
         top_customers: int,
         watermark: datetime,
+        month: str | None = None,
         counters: Mapping[LabelKey, Pair] | None = None,
         month_usage: Mapping[LabelKey, Pair] | None = None,
     ) -> None:
@@ -72,7 +73,9 @@ class Ledger:
         self.top_customers = top_customers
         self.by_customer = "custom_identifier" in labels
         self.watermark = watermark
-        self.month = month_of(watermark)
+        # The month ``month_usage`` belongs to: a watermark at midnight on the 1st still holds
+        # the month before, until the new month's first segment.
+        self.month = month or month_of(watermark)
         self.counters: dict[LabelKey, list[int]] = {
             key: list(pair) for key, pair in (counters or {}).items()
         }

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,7 +25,6 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from turnmeter.exporter.poller import Poller, next_month
 from turnmeter.exporter.settings import LABELS, ExporterSettings
 from turnmeter.pricing import BYTES_PER_GB, is_over_budget
-from turnmeter.query.timerange import month_start
 
 Encoder = Callable[[CollectorRegistry], bytes]
 #: (label values, egress, ingress, connections of the last settled minute)
@@ -41,6 +40,7 @@ class Snapshot:
     month_egress: int
     month_ingress: int
     watermark: datetime
+    month: str  # YYYY-MM: the month the month-to-date numbers belong to
 
 
 def take_snapshot(poller: Poller) -> Snapshot:
@@ -55,7 +55,9 @@ def take_snapshot(poller: Poller) -> Snapshot:
         )
         for key in ledger.exposed()
     )
-    return Snapshot(series, ledger.month_egress, ledger.month_ingress, ledger.watermark)
+    return Snapshot(
+        series, ledger.month_egress, ledger.month_ingress, ledger.watermark, ledger.month
+    )
 
 
 class SnapshotCollector(Collector):
@@ -120,7 +122,7 @@ class SnapshotCollector(Collector):
             "Free tier bytes left this month",
             pricing.free_tier_left_bytes(month_egress),
         )
-        forecast = _forecast(month_egress, snapshot.watermark)
+        forecast = _forecast(month_egress, snapshot.month, snapshot.watermark)
         yield _gauge(
             "turnmeter_turn_month_forecast_egress_bytes",
             "This month's egress at the month-to-date rate (linear, from settled minutes)",
@@ -280,9 +282,10 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
     return CounterMetricFamily(name, documentation, value=value)
 
 
-def _forecast(month_egress: int, watermark: datetime) -> int:
-    start, end = month_start(watermark), next_month(watermark)
-    counted = (watermark - start).total_seconds()
+def _forecast(month_egress: int, month: str, watermark: datetime) -> int:
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    end = next_month(start)
+    counted = (min(watermark, end) - start).total_seconds()
     if counted <= 0:
         return month_egress
     return int(Decimal(month_egress) * Decimal((end - start).total_seconds()) / Decimal(counted))

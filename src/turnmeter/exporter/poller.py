@@ -112,6 +112,7 @@ class Poller:
             labels=settings.labels,
             top_customers=settings.top_customers,
             watermark=saved.watermark if saved else month_start(self.clock()),
+            month=saved.month if saved else None,
             counters=saved.counters if saved else None,
             month_usage=saved.month_usage if saved else None,
         )

@@ -41,6 +41,10 @@ _ADD = (
 )
 
 
+class StateWriteFailed(TurnmeterError):
+    """The state file could not be written; nothing of the segment was counted."""
+
+
 class StateConflict(TurnmeterError):
     """The state file's watermark moved under this process: another exporter writes to it."""
 
@@ -161,7 +165,3 @@ class StateStore:
             raise StateWriteFailed(
                 f"cannot write the exporter state file {self.path}: {exc}"
             ) from None
-
-
-class StateWriteFailed(TurnmeterError):
-    """The state file could not be written; nothing of the segment was counted."""
