@@ -42,14 +42,26 @@ def _by_labels(result: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
     }
 
 
-async def _counters_at(prom: Prometheus, watermark: float) -> tuple[dict[Any, int], ...]:
+async def _counters_at(
+    prom: Prometheus, watermark: float, expected: dict[tuple[str, str], tuple[int, int]]
+) -> tuple[dict[Any, int], ...]:
+    """The counters once Prometheus has scraped the exporter at ``watermark``.
+
+    Each query waits for a scrape that matches (a scrape missed under load leaves a gap, not a
+    wrong number); a wrong number fails with the last result seen.
+    """
     await prom.wait_for(
         "turnmeter_turn_watermark_timestamp_seconds",
         lambda r: bool(r) and float(r[0]["value"][1]) == watermark,
     )
-    egress = _by_labels(await prom.query("turnmeter_turn_egress_bytes_total"))
-    ingress = _by_labels(await prom.query("turnmeter_turn_ingress_bytes_total"))
-    return egress, ingress
+    result = []
+    for index, name in enumerate(("egress", "ingress")):
+        want = {key: pair[index] for key, pair in expected.items()}
+        found = await prom.wait_for(
+            f"turnmeter_turn_{name}_bytes_total", lambda r, want=want: _by_labels(r) == want
+        )
+        result.append(_by_labels(found))
+    return tuple(result)
 
 
 async def test_counters_in_prometheus_equal_raw_sums_per_label_set(tmp_path: Path) -> None:
@@ -57,15 +69,18 @@ async def test_counters_in_prometheus_equal_raw_sums_per_label_set(tmp_path: Pat
         exporter_stack(_settings(tmp_path)) as stack,
         prometheus_scraping(stack.target, tmp_path) as prom,
     ):
-        egress, ingress = await _counters_at(prom, SETTLED.timestamp())
         rows = stack.sandbox.rows()
         expected = expected_counters(rows, MONTH_START, SETTLED, top=TOP)
-        assert {key for key, _ in expected} - {"__other__"}  # several keys
+        assert len({key for key, _ in expected}) == 3  # every key
         assert sum(1 for _, c in expected if c == "__other__") >= 2  # __other__ per key
+        egress, ingress = await _counters_at(prom, SETTLED.timestamp(), expected)
         assert egress == {key: pair[0] for key, pair in expected.items()}
         assert ingress == {key: pair[1] for key, pair in expected.items()}
-        month = await prom.query("turnmeter_turn_month_egress_bytes")
-        assert int(float(month[0]["value"][1])) == sum(e for e, _ in expected.values())
+        total = sum(e for e, _ in expected.values())
+        await prom.wait_for(
+            "turnmeter_turn_month_egress_bytes",
+            lambda r: bool(r) and int(float(r[0]["value"][1])) == total,
+        )
         customers = {c for _, c in egress} - {"__other__"}
         assert len(customers) == TOP
 
@@ -116,8 +131,9 @@ async def test_late_rows_inside_the_settle_delay_count_and_settled_ones_do_not(
         exporter_stack(_settings(tmp_path)) as stack,
         prometheus_scraping(stack.target, tmp_path) as prom,
     ):
-        egress, _ = await _counters_at(prom, SETTLED.timestamp())
         sandbox = stack.sandbox
+        first = expected_counters(sandbox.rows(), MONTH_START, SETTLED, top=TOP)
+        egress, _ = await _counters_at(prom, SETTLED.timestamp(), first)
         top = max((key for key in egress if key[1] != "__other__"), key=egress.__getitem__)
         template = next(r for r in sandbox.rows() if (r.key_id, r.custom_identifier) == top)
         # Inside the settle delay (at or after the watermark): Cloudflare's late data,
@@ -128,9 +144,9 @@ async def test_late_rows_inside_the_settle_delay_count_and_settled_ones_do_not(
         assert sandbox.add_rows([in_time, too_late]) == 2
         sandbox.set_now(NOW + timedelta(minutes=4))
         settled = SETTLED + timedelta(minutes=4)
-        egress, ingress = await _counters_at(prom, settled.timestamp())
         counted = [row for row in sandbox.rows() if row != too_late]
         expected = expected_counters(counted, MONTH_START, settled, top=TOP)
+        egress, ingress = await _counters_at(prom, settled.timestamp(), expected)
         assert egress == {key: pair[0] for key, pair in expected.items()}
         assert ingress == {key: pair[1] for key, pair in expected.items()}
         with_late = expected_counters(sandbox.rows(), MONTH_START, settled, top=TOP)
