@@ -20,7 +20,7 @@ from turnmeter.errors import ConfigError
 from turnmeter.exporter import ExporterSettings
 from turnmeter.exporter.app import Exporter
 from turnmeter.exporter.state import StateConflict, StateStore
-from turnmeter.sandbox import Fault, Sandbox, SandboxConfig
+from turnmeter.sandbox import Fault, NodeLimits, Sandbox, SandboxConfig
 from turnmeter.sandbox.model import UsageRow
 
 #: A sandbox budget that never runs out and never refills: what it spent is what was sent.
@@ -315,3 +315,33 @@ async def test_rate_limits_are_counted_as_refused_and_the_next_poll_is_held_back
             if s.name == "turnmeter_exporter_errors_total"
         }
         assert errors["rate_limited"] == 2
+
+
+async def test_a_watermark_older_than_cloudflare_keeps_skips_what_cannot_be_asked(
+    tmp_path: Path,
+) -> None:
+    july = datetime(2024, 7, 31, 23, 0, tzinfo=UTC)
+    august = datetime(2024, 8, 10, tzinfo=UTC)
+    rows = [
+        _row(july - timedelta(minutes=30), "a", 5),  # counted by the first run
+        _row(july + timedelta(minutes=30), "a", 7),  # older than notOlderThan by the second
+        _row(august - timedelta(days=3), "a", 11),  # ditto: August before the oldest data
+        _row(august - timedelta(hours=1), "a", 13),
+    ]
+    limits = NodeLimits(not_older_than=2 * 86400)
+    first = SandboxConfig(now=july, rows=rows, rate_limit=None, limits=limits)
+    async with exporter_stack(_slow(tmp_path, settle_delay=0), first) as stack:
+        while not stack.exporter.poller.stats.polls_ok:
+            await _sleep()
+    later = SandboxConfig(now=august, rows=rows, rate_limit=None, limits=limits)
+    async with exporter_stack(_slow(tmp_path, settle_delay=0), later) as stack:
+        poller = stack.exporter.poller
+        for _ in range(200):
+            if poller.stats.polls_ok or poller.stats.polls_failed:
+                break
+            await _sleep()
+        assert poller.stats.polls_ok == 1, poller.stats.last_error
+        assert poller.ledger.watermark == august
+        _, text = await _scrape(stack.port)
+        assert scraped_counters(text) == {("k1", "a"): (5 + 13, 2)}
+        assert gauge(text, "turnmeter_turn_month_egress_bytes") == 13

@@ -9,6 +9,7 @@ import random
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -73,7 +74,7 @@ async def exporter_process(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDFLARE_")}
     env["TURNMETER_SANDBOX_TOKEN"] = sandbox.config.token
-    log = tmp / f"exporter-{port}.log"
+    log = tmp / f"exporter-{time.monotonic_ns()}.log"
     argv = [
         sys.executable, "-m", "turnmeter", "exporter",
         "--sandbox", sandbox.url, "--now", now.isoformat(), "--state", str(state),
@@ -148,3 +149,10 @@ async def test_sigkill_mid_poll_then_restart_counts_every_minute_once(tmp_path: 
             assert await _counters(run) == expected_counters(
                 rows, MONTH_START, _settled(final), top=TOP
             )
+    # The sandbox token was the canary: no exporter process printed it.
+    assert _logs_with(CANARY_TOKEN, tmp_path) == (9, [])
+
+
+def _logs_with(text: str, folder: Path) -> tuple[int, list[str]]:
+    logs = sorted(folder.glob("exporter-*.log"))
+    return len(logs), [log.name for log in logs if text in log.read_text()]

@@ -10,9 +10,10 @@ than ``maxDuration`` and pages past ``maxPageSize``; every value travels as a va
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from turnmeter.client import TurnUsage
@@ -20,8 +21,11 @@ from turnmeter.errors import RateLimited
 from turnmeter.exporter.ledger import LabelKey, Pair, Segment
 from turnmeter.query import Query
 from turnmeter.query.runner import run_query
+from turnmeter.query.windows import CLIP_MARGIN
 from turnmeter.rows import DatasetLimits
 from turnmeter.transport.ratelimit import CLIENT_BUDGET_CODE
+
+log = logging.getLogger("turnmeter.exporter")
 
 MINUTE = timedelta(minutes=1)
 #: Segments up to this many minutes go in one minute-grouped request.
@@ -107,8 +111,26 @@ class SegmentFetcher:
 
     async def _run(self, query: Query, start: datetime, end: datetime) -> list[Any]:
         # clip: a watermark older than notOlderThan (months of downtime) starts at the oldest
-        # data Cloudflare still has; the minutes before it cannot be asked for any more.
+        # data Cloudflare still has; the minutes before it cannot be asked for any more, and a
+        # range wholly before it is nothing to ask (not an error to repeat every poll).
+        if end <= await self._oldest():
+            log.warning(
+                "minutes %s to %s are older than Cloudflare keeps (notOlderThan): not counted",
+                f"{start:%FT%H:%MZ}",
+                f"{end:%FT%H:%MZ}",
+            )
+            return []
         return await run_query(self._host, query, start, end, clip=True, clock=self._clock)
+
+    async def _oldest(self) -> datetime:
+        limits = await self._host.limits_cached()
+        now = self._clock()
+        try:
+            oldest = now - limits.not_older_than + CLIP_MARGIN
+        except OverflowError:  # a limit reaching past year 1 bounds nothing
+            return datetime.min.replace(tzinfo=UTC)
+        floor = oldest.replace(second=0, microsecond=0)
+        return floor if floor == oldest else floor + MINUTE
 
     async def fetch(self, start: datetime, end: datetime) -> Segment:
         """Usage over ``[start, end)`` (whole minutes) and the connections of its last minute."""
