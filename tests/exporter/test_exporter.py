@@ -3,8 +3,10 @@ labels, months, the state file's guards, content negotiation, and no token anywh
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,8 +82,6 @@ async def test_one_request_per_steady_poll_and_scrapes_send_none() -> None:
 
 
 async def _sleep() -> None:
-    import asyncio
-
     await asyncio.sleep(0.05)
 
 
@@ -345,3 +345,38 @@ async def test_a_watermark_older_than_cloudflare_keeps_skips_what_cannot_be_aske
         _, text = await _scrape(stack.port)
         assert scraped_counters(text) == {("k1", "a"): (5 + 13, 2)}
         assert gauge(text, "turnmeter_turn_month_egress_bytes") == 13
+
+
+async def test_a_poll_cancelled_during_its_write_keeps_memory_and_file_together(
+    tmp_path: Path,
+) -> None:
+    async with (
+        Sandbox(SandboxConfig(now=NOW, rate_limit=None)) as sandbox,
+        TurnUsage(
+            account_tag=sandbox.config.account_tag,
+            api_token=sandbox.config.token,
+            endpoint=sandbox.url,
+        ) as turn,
+    ):
+        exporter = Exporter(turn, _slow(tmp_path), clock=lambda: sandbox.config.clock())
+        poller = exporter.poller
+        # Another connection holds the file's write lock: the poll's write waits for it.
+        blocker = sqlite3.connect(tmp_path / "state.sqlite", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(poller.poll())
+        while poller.fetcher.stats.sent < 3:  # the settings query and the backfill's two
+            await _sleep()
+        await asyncio.sleep(0.3)  # the write is waiting on the lock
+        task.cancel()
+        await asyncio.sleep(0.2)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert poller.ledger.watermark == SETTLED  # the write went through: memory has it
+        sandbox.set_now(NOW + timedelta(minutes=2))
+        assert await poller.poll(), poller.stats.last_error  # and no "conflict" after it
+        settled = SETTLED + timedelta(minutes=2)
+        expected = expected_counters(sandbox.rows(), MONTH_START, settled, top=100)
+        assert {k: tuple(v) for k, v in poller.ledger.counters.items()} == expected
+        await exporter.close()

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from turnmeter import errors
 from turnmeter.client import TurnUsage
 from turnmeter.exporter.fetch import SegmentFetcher
-from turnmeter.exporter.ledger import Ledger
+from turnmeter.exporter.ledger import Ledger, Plan
 from turnmeter.exporter.settings import ExporterSettings
 from turnmeter.exporter.state import StateConflict, StateStore, StateWriteFailed
 from turnmeter.query.timerange import month_start
@@ -31,6 +31,9 @@ from turnmeter.query.timerange import month_start
 log = logging.getLogger("turnmeter.exporter")
 
 Clock = Callable[[], datetime]
+
+#: Seconds a cancelled poll waits for its state write to finish (SQLite's own busy timeout).
+STATE_WRITE_GRACE = 6.0
 
 #: Error families for ``turnmeter_exporter_errors_total{family=...}``, most specific first.
 ERROR_FAMILIES: tuple[tuple[str, type[BaseException]], ...] = (
@@ -160,11 +163,26 @@ class Poller:
             start = self.ledger.watermark
             end = min(until, next_month(start))
             segment = await self.fetcher.fetch(start, end)
-            plan = self.ledger.plan(segment)
-            expected = start if self._written else None
-            await asyncio.to_thread(self.store.commit, plan, expected, self.settings.labels)
-            self._written = True
-            self.ledger.apply(plan)
+            await self._commit(self.ledger.plan(segment), start)
+
+    async def _commit(self, plan: Plan, start: datetime) -> None:
+        # The write runs in a thread; a cancelled poll cannot stop a transaction already going,
+        # so memory follows the file either way (else the next write would see a "conflict").
+        expected = start if self._written else None
+        write = asyncio.ensure_future(
+            asyncio.to_thread(self.store.commit, plan, expected, self.settings.labels)
+        )
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(write), STATE_WRITE_GRACE)
+            if write.done() and not write.cancelled() and write.exception() is None:
+                self._written = True
+                self.ledger.apply(plan)
+            raise
+        self._written = True
+        self.ledger.apply(plan)
 
     def _failed(self, exc: Exception) -> None:
         family = error_family(exc)
