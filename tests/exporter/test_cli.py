@@ -90,3 +90,23 @@ def test_without_prometheus_client_the_cli_names_the_extra() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == ExitCode.CONFIG, done.stderr
     assert "pip install 'turnmeter[exporter]'" in done.stderr
+
+
+def test_without_prometheus_client_the_modules_import_and_the_exporter_names_the_extra() -> None:
+    # What a wheel installed without extras does: every module imports; building the
+    # exposition is where the missing package is named.
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "import turnmeter.exporter.app, turnmeter.exporter.metrics\n"
+        "from turnmeter import TurnUsage\n"
+        "from turnmeter.errors import ConfigError\n"
+        "from turnmeter.exporter.app import Exporter\n"
+        "turn = TurnUsage(account_tag='a' * 32, api_token='t', endpoint='http://127.0.0.1:9')\n"
+        "try:\n"
+        "    Exporter(turn)\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'turnmeter[exporter]'" in done.stdout

@@ -13,8 +13,6 @@ from typing import Any
 from turnmeter.cli.options import add_connection_options, add_pricing_options, at_least, seconds
 from turnmeter.errors import ConfigError
 
-INSTALL_HINT = "the exporter needs prometheus_client: pip install 'turnmeter[exporter]'"
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -81,9 +79,12 @@ def _positive(text: str) -> float:
 
 
 def run_exporter(args: argparse.Namespace) -> int:
+    from turnmeter.exporter.metrics import INSTALL_HINT
+
     try:
         import prometheus_client  # noqa: F401
     except ImportError:
+        # Before any setting is read or any request sent: say what to install, and only that.
         raise ConfigError(INSTALL_HINT) from None
     settings, listen = exporter_settings(args)
     return asyncio.run(_run(args, settings, listen))

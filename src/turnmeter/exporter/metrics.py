@@ -17,16 +17,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import Collector, CollectorRegistry
-
+from turnmeter.errors import ConfigError
 from turnmeter.exporter.poller import Poller, next_month
 from turnmeter.exporter.settings import LABELS, ExporterSettings
 from turnmeter.pricing import BYTES_PER_GB, is_over_budget
 
-Encoder = Callable[[CollectorRegistry], bytes]
+if TYPE_CHECKING:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+    from prometheus_client.registry import CollectorRegistry
+
+#: What to do without the extra (the CLI says the same).
+INSTALL_HINT = "the exporter needs prometheus_client: pip install 'turnmeter[exporter]'"
+
+Encoder = Callable[["CollectorRegistry"], bytes]
 #: (label values, egress, ingress, connections of the last settled minute)
 Series = tuple[list[str], int, int, int]
 _EOF = b"# EOF\n"
@@ -60,25 +65,26 @@ def take_snapshot(poller: Poller) -> Snapshot:
     )
 
 
-class SnapshotCollector(Collector):
+class SnapshotCollector:
     """The counters and month gauges of one snapshot."""
 
     def __init__(self, snapshot: Snapshot, settings: ExporterSettings) -> None:
         self.snapshot, self.settings = snapshot, settings
 
     def collect(self) -> Iterator[Metric]:
+        core = _prometheus().core
         names = list(self.settings.labels)
-        egress = CounterMetricFamily(
+        egress = core.CounterMetricFamily(
             "turnmeter_turn_egress_bytes",
             "TURN egress bytes (Cloudflare to clients, the billed quantity) of settled minutes",
             labels=names,
         )
-        ingress = CounterMetricFamily(
+        ingress = core.CounterMetricFamily(
             "turnmeter_turn_ingress_bytes",
             "TURN ingress bytes (clients to Cloudflare) of settled minutes",
             labels=names,
         )
-        connections = GaugeMetricFamily(
+        connections = core.GaugeMetricFamily(
             "turnmeter_turn_concurrent_connections",
             "Average concurrent TURN connections in the last settled minute",
             labels=names,
@@ -163,7 +169,7 @@ class SnapshotCollector(Collector):
         )
 
 
-class LiveCollector(Collector):
+class LiveCollector:
     """What changes between polls: the data age and the exporter's self-metrics."""
 
     def __init__(self, exposition: Exposition) -> None:
@@ -188,13 +194,14 @@ class LiveCollector(Collector):
             "Requests refused for rate (the shared client budget or Cloudflare's)",
             queries.refused_for_rate,
         )
-        errors = CounterMetricFamily(
+        core = _prometheus().core
+        errors = core.CounterMetricFamily(
             "turnmeter_exporter_errors", "Failed polls by error family", labels=["family"]
         )
         for family, count in stats.errors.items():
             errors.add_metric([family], count)
         yield errors
-        polls = CounterMetricFamily(
+        polls = core.CounterMetricFamily(
             "turnmeter_exporter_polls", "Polls by outcome", labels=["outcome"]
         )
         polls.add_metric(["ok"], stats.polls_ok)
@@ -230,18 +237,21 @@ class Exposition:
 
     def __init__(self, poller: Poller) -> None:
         self.poller = poller
-        self.live = CollectorRegistry(auto_describe=False)
+        prometheus = _prometheus()
+        self._registry_class = prometheus.registry.CollectorRegistry
+        self._choose_encoder = prometheus.exposition.choose_encoder
+        self.live = self._registry_class(auto_describe=False)
         self.live.register(LiveCollector(self))
         self.snapshot = take_snapshot(poller)
         #: content type -> (encoder, the snapshot rendered with it)
         self._rendered: dict[str, tuple[Encoder, bytes]] = {}
-        text, content_type = choose_encoder("")
+        text, content_type = self._choose_encoder("")
         self._rendered[content_type] = (text, self._render(self.snapshot, text))
         self._lock = asyncio.Lock()
         poller.on_change.append(self.refresh)
 
     def _render(self, snapshot: Snapshot, encoder: Encoder) -> bytes:
-        registry = CollectorRegistry(auto_describe=False)
+        registry = self._registry_class(auto_describe=False)
         registry.register(SnapshotCollector(snapshot, self.poller.settings))
         return encoder(registry)
 
@@ -260,7 +270,7 @@ class Exposition:
 
     async def body(self, accept: str | None) -> tuple[bytes, str]:
         """The exposition the ``Accept`` header asks for: OpenMetrics if it says so, else text."""
-        encoder, content_type = choose_encoder(accept or "")
+        encoder, content_type = self._choose_encoder(accept or "")
         if content_type not in self._rendered:
             async with self._lock:  # the first scrape in this format renders it
                 if content_type not in self._rendered:
@@ -274,12 +284,29 @@ class Exposition:
         return cached + live, content_type
 
 
+def _prometheus() -> Any:
+    """``prometheus_client`` (the ``exporter`` extra), or a ConfigError saying to install it."""
+    try:
+        import prometheus_client.core
+        import prometheus_client.exposition
+        import prometheus_client.registry
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+    return prometheus_client
+
+
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, value=value)
+    family: GaugeMetricFamily = _prometheus().core.GaugeMetricFamily(
+        name, documentation, value=value
+    )
+    return family
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(name, documentation, value=value)
+    family: CounterMetricFamily = _prometheus().core.CounterMetricFamily(
+        name, documentation, value=value
+    )
+    return family
 
 
 def _forecast(month_egress: int, month: str, watermark: datetime) -> int:
