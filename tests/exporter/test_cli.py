@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.exporter.expect import gauge
 from turnmeter.cli import main
 from turnmeter.cli.exit_codes import ExitCode
 
@@ -110,3 +111,13 @@ def test_without_prometheus_client_the_modules_import_and_the_exporter_names_the
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "pip install 'turnmeter[exporter]'" in done.stdout
+
+
+def test_labels_none_is_one_account_series(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exporter", "--sandbox", "--once", "--labels", "none"]) == 0
+    out = capsys.readouterr().out
+    assert _egress_samples(out) == [{}]
+    # Backfilled from the month's start: the one counter is the month to date.
+    assert gauge(out, "turnmeter_turn_egress_bytes_total") == gauge(
+        out, "turnmeter_turn_month_egress_bytes"
+    )
