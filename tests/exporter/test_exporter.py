@@ -12,6 +12,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import CANARY_TOKEN
@@ -135,10 +138,21 @@ async def test_openmetrics_when_asked_text_format_otherwise() -> None:
         kind, text = await _scrape(stack.port, "application/openmetrics-text; version=1.0.0")
         assert kind.startswith("application/openmetrics-text")
         assert text.rstrip().endswith("# EOF")
+        assert text.count("# EOF") == 1
+        # The cached snapshot and the live part make one valid OpenMetrics exposition.
+        families = {f.name: f for f in openmetrics_families(text)}
+        assert families["turnmeter_turn_egress_bytes"].type == "counter"
+        assert families["turnmeter_turn_data_age_seconds"].type == "gauge"
+        om_egress = {
+            (s.labels["key_id"], s.labels["custom_identifier"]): int(s.value)
+            for s in families["turnmeter_turn_egress_bytes"].samples
+            if s.name == "turnmeter_turn_egress_bytes_total"
+        }
         kind, plain = await _scrape(stack.port)
         assert kind.startswith("text/plain")
         assert "# EOF" not in plain
-        assert scraped_counters(plain)
+        assert {key: pair[0] for key, pair in scraped_counters(plain).items()} == om_egress
+        assert om_egress
 
 
 def _row(minute: datetime, customer: str, egress: int, key: str = "k1") -> UsageRow:

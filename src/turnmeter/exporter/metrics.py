@@ -36,6 +36,31 @@ Encoder = Callable[["CollectorRegistry"], bytes]
 Series = tuple[list[str], int, int, int]
 _EOF = b"# EOF\n"
 
+#: The help text of every unlabelled family.
+HELP = {
+    "turnmeter_turn_month_egress_bytes": "Egress of this UTC month's settled minutes (account)",
+    "turnmeter_turn_month_ingress_bytes": "Ingress of this UTC month's settled minutes (account)",
+    "turnmeter_turn_month_cost_usd": "This month's settled egress cost after the free tier (USD)",
+    "turnmeter_turn_free_tier_bytes": "The monthly free tier (bytes; shared by TURN and the SFU)",
+    "turnmeter_turn_free_tier_left_bytes": "Free tier bytes left this month",
+    "turnmeter_turn_month_forecast_egress_bytes": "This month's egress at its month-to-date rate",
+    "turnmeter_turn_month_forecast_cost_usd": "The forecast egress's cost after the free tier",
+    "turnmeter_turn_price_per_gb_usd": "The price per GB of egress the cost gauges use (USD)",
+    "turnmeter_turn_budget_usd": "The monthly budget (USD)",
+    "turnmeter_turn_budget_left_usd": "Budget left this month (USD; at or below 0: over budget)",
+    "turnmeter_turn_over_budget": "1 once this month's cost has reached the budget",
+    "turnmeter_turn_watermark_timestamp_seconds": "Everything before this instant is counted",
+    "turnmeter_exporter_series": "Label sets the counters expose (bounded by the top-N cap)",
+    "turnmeter_turn_data_age_seconds": "Now minus the watermark (settle delay + failed polls)",
+    "turnmeter_exporter_queries": "GraphQL requests the exporter's polls sent to Cloudflare",
+    "turnmeter_exporter_queries_refused": "Requests refused for rate (client budget or server)",
+    "turnmeter_exporter_consecutive_failures": "Polls failed in a row (healthz degrades at N)",
+    "turnmeter_exporter_healthy": "1 unless healthz is degraded",
+    "turnmeter_exporter_last_success_timestamp_seconds": "Wall-clock time of the last good poll",
+    "turnmeter_exporter_poll_duration_seconds": "How long the last poll took",
+    "turnmeter_exporter_scrape_timestamp_seconds": "Wall-clock time of this scrape",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -101,72 +126,32 @@ class SnapshotCollector:
     def _month(self) -> Iterator[Metric]:
         snapshot, settings = self.snapshot, self.settings
         pricing = settings.pricing
-        month_egress = snapshot.month_egress
-        yield _gauge(
-            "turnmeter_turn_month_egress_bytes",
-            "Egress of this UTC month's settled minutes (the account)",
-            month_egress,
-        )
-        yield _gauge(
-            "turnmeter_turn_month_ingress_bytes",
-            "Ingress of this UTC month's settled minutes (the account)",
-            snapshot.month_ingress,
-        )
-        cost = pricing.month_cost(month_egress)
-        yield _gauge(
-            "turnmeter_turn_month_cost_usd",
-            "What this month's settled egress costs after the free tier (USD)",
-            float(cost),
-        )
-        yield _gauge(
-            "turnmeter_turn_free_tier_bytes",
-            "The monthly free tier (bytes; shared by TURN and the SFU)",
-            int(pricing.free_tier_gb * BYTES_PER_GB),
-        )
-        yield _gauge(
-            "turnmeter_turn_free_tier_left_bytes",
-            "Free tier bytes left this month",
-            pricing.free_tier_left_bytes(month_egress),
-        )
-        forecast = _forecast(month_egress, snapshot.month, snapshot.watermark)
-        yield _gauge(
-            "turnmeter_turn_month_forecast_egress_bytes",
-            "This month's egress at the month-to-date rate (linear, from settled minutes)",
-            forecast,
-        )
-        yield _gauge(
-            "turnmeter_turn_month_forecast_cost_usd",
-            "What the forecast egress would cost after the free tier (USD)",
-            float(pricing.month_cost(forecast)),
-        )
-        yield _gauge(
-            "turnmeter_turn_price_per_gb_usd",
-            "The price per GB of egress the cost gauges use (USD)",
-            float(pricing.price_per_gb),
-        )
-        if settings.budget_usd is not None:
-            budget = settings.budget_usd
-            yield _gauge("turnmeter_turn_budget_usd", "The monthly budget (USD)", float(budget))
-            yield _gauge(
-                "turnmeter_turn_budget_left_usd",
-                "Budget left this month (USD; at or below 0 is over budget)",
-                float(budget - cost),
-            )
-            yield _gauge(
-                "turnmeter_turn_over_budget",
-                "1 once this month's cost has reached the budget (turnmeter budget's rule)",
-                int(is_over_budget(cost, budget)),
-            )
-        yield _gauge(
-            "turnmeter_turn_watermark_timestamp_seconds",
-            "Everything before this instant is counted (the end of the last settled minute)",
-            snapshot.watermark.timestamp(),
-        )
-        yield _gauge(
-            "turnmeter_exporter_series",
-            "Label sets the counters expose (bounded by the top-N cap)",
-            len(snapshot.series),
-        )
+        egress = snapshot.month_egress
+        cost = pricing.month_cost(egress)
+        forecast = _forecast(egress, snapshot.month, snapshot.watermark)
+        values: list[tuple[str, float]] = [
+            ("turnmeter_turn_month_egress_bytes", egress),
+            ("turnmeter_turn_month_ingress_bytes", snapshot.month_ingress),
+            ("turnmeter_turn_month_cost_usd", float(cost)),
+            ("turnmeter_turn_free_tier_bytes", int(pricing.free_tier_gb * BYTES_PER_GB)),
+            ("turnmeter_turn_free_tier_left_bytes", pricing.free_tier_left_bytes(egress)),
+            ("turnmeter_turn_month_forecast_egress_bytes", forecast),
+            ("turnmeter_turn_month_forecast_cost_usd", float(pricing.month_cost(forecast))),
+            ("turnmeter_turn_price_per_gb_usd", float(pricing.price_per_gb)),
+        ]
+        budget = settings.budget_usd
+        if budget is not None:
+            values += [
+                ("turnmeter_turn_budget_usd", float(budget)),
+                ("turnmeter_turn_budget_left_usd", float(budget - cost)),
+                ("turnmeter_turn_over_budget", int(is_over_budget(cost, budget))),
+            ]
+        values += [
+            ("turnmeter_turn_watermark_timestamp_seconds", snapshot.watermark.timestamp()),
+            ("turnmeter_exporter_series", len(snapshot.series)),
+        ]
+        for name, value in values:
+            yield _gauge(name, value)
 
 
 class LiveCollector:
@@ -178,22 +163,11 @@ class LiveCollector:
     def collect(self) -> Iterator[Metric]:
         poller = self.exposition.poller
         watermark = self.exposition.snapshot.watermark
-        yield _gauge(
-            "turnmeter_turn_data_age_seconds",
-            "Now minus the watermark: the settle delay plus any time polls failed",
-            max(0.0, (poller.clock() - watermark).total_seconds()),
-        )
         stats, queries = poller.stats, poller.fetcher.stats
-        yield _counter(
-            "turnmeter_exporter_queries",
-            "GraphQL requests the exporter's polls sent to Cloudflare",
-            queries.sent,
-        )
-        yield _counter(
-            "turnmeter_exporter_queries_refused",
-            "Requests refused for rate (the shared client budget or Cloudflare's)",
-            queries.refused_for_rate,
-        )
+        age = max(0.0, (poller.clock() - watermark).total_seconds())
+        yield _gauge("turnmeter_turn_data_age_seconds", age)
+        yield _counter("turnmeter_exporter_queries", queries.sent)
+        yield _counter("turnmeter_exporter_queries_refused", queries.refused_for_rate)
         core = _prometheus().core
         errors = core.CounterMetricFamily(
             "turnmeter_exporter_errors", "Failed polls by error family", labels=["family"]
@@ -207,29 +181,14 @@ class LiveCollector:
         polls.add_metric(["ok"], stats.polls_ok)
         polls.add_metric(["failed"], stats.polls_failed)
         yield polls
-        yield _gauge(
-            "turnmeter_exporter_consecutive_failures",
-            "Polls failed in a row (healthz is degraded at the configured number)",
-            stats.consecutive_failures,
-        )
-        yield _gauge(
-            "turnmeter_exporter_healthy", "1 unless healthz is degraded", int(poller.healthy)
-        )
-        yield _gauge(
-            "turnmeter_exporter_last_success_timestamp_seconds",
-            "Wall-clock time of the last successful poll (0: none yet)",
-            stats.last_success or 0.0,
-        )
-        yield _gauge(
-            "turnmeter_exporter_poll_duration_seconds",
-            "How long the last poll took",
-            stats.last_duration or 0.0,
-        )
-        yield _gauge(
-            "turnmeter_exporter_scrape_timestamp_seconds",
-            "Wall-clock time of this scrape",
-            time.time(),
-        )
+        for name, value in (
+            ("turnmeter_exporter_consecutive_failures", stats.consecutive_failures),
+            ("turnmeter_exporter_healthy", int(poller.healthy)),
+            ("turnmeter_exporter_last_success_timestamp_seconds", stats.last_success or 0.0),
+            ("turnmeter_exporter_poll_duration_seconds", stats.last_duration or 0.0),
+            ("turnmeter_exporter_scrape_timestamp_seconds", time.time()),
+        ):
+            yield _gauge(name, value)
 
 
 class Exposition:
@@ -295,16 +254,14 @@ def _prometheus() -> Any:
     return prometheus_client
 
 
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    family: GaugeMetricFamily = _prometheus().core.GaugeMetricFamily(
-        name, documentation, value=value
-    )
+def _gauge(name: str, value: float) -> GaugeMetricFamily:
+    family: GaugeMetricFamily = _prometheus().core.GaugeMetricFamily(name, HELP[name], value=value)
     return family
 
 
-def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+def _counter(name: str, value: float) -> CounterMetricFamily:
     family: CounterMetricFamily = _prometheus().core.CounterMetricFamily(
-        name, documentation, value=value
+        name, HELP[name], value=value
     )
     return family
 
