@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import CANARY_TOKEN
 from tests.exporter.expect import expected_counters, gauge, scraped_counters
 from tests.exporter.stack import MONTH_START, NOW, exporter_stack
-from turnmeter import TurnUsage
+from turnmeter import RateBudget, RateMode, TurnUsage
 from turnmeter.errors import ConfigError
 from turnmeter.exporter import ExporterSettings
 from turnmeter.exporter.app import Exporter
@@ -394,3 +394,31 @@ async def test_a_poll_cancelled_during_its_write_keeps_memory_and_file_together(
         expected = expected_counters(sandbox.rows(), MONTH_START, settled, top=100)
         assert {k: tuple(v) for k, v in poller.ledger.counters.items()} == expected
         await exporter.close()
+
+
+async def test_the_exporter_spends_the_rate_budget_it_shares_with_the_client() -> None:
+    async with Sandbox(SandboxConfig(now=NOW, rate_limit=None)) as sandbox:
+        budget = RateBudget(limit=5, window=300, mode=RateMode.FAIL_FAST)
+        async with TurnUsage(
+            account_tag=sandbox.config.account_tag,
+            api_token=sandbox.config.token,
+            endpoint=sandbox.url,
+            rate_budget=budget,
+        ) as turn:
+            exporter = Exporter(turn, _slow(), clock=lambda: sandbox.config.clock())
+            poller = exporter.poller
+            assert await poller.poll()  # settings, the backfill's sums and its last minute
+            assert turn.transport.limiter is not None
+            assert turn.transport.limiter.used() == 3
+            # The rest of the service spends the remainder of the same budget ...
+            await turn.total(NOW - timedelta(hours=1), NOW)
+            await turn.total(NOW - timedelta(hours=2), NOW)
+            sandbox.set_now(NOW + timedelta(minutes=1))
+            sent = poller.fetcher.stats.sent
+            # ... so the exporter's next poll is refused before anything is sent.
+            assert not await poller.poll()
+            assert poller.fetcher.stats.sent == sent
+            assert poller.fetcher.stats.refused_for_rate == 1
+            assert poller.stats.errors["rate_limited"] == 1
+            assert poller.ledger.watermark == SETTLED
+            await exporter.close()
