@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -116,3 +116,7 @@ async def _wait_ready(
             pass
         await asyncio.sleep(0.2)
     raise AssertionError("prometheus did not become ready")
+
+
+#: What the ``prometheus_for`` fixture gives a test: start one scraping a target.
+StartPrometheus = Callable[[str], Awaitable[Prometheus]]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.exporter.expect import expected_counters
-from tests.exporter.prometheus import DASHBOARD, Prometheus, prometheus_scraping
+from tests.exporter.prometheus import DASHBOARD, Prometheus, StartPrometheus
 from tests.exporter.stack import MONTH_START, NOW, exporter_stack
 from turnmeter.exporter import ExporterSettings
 from turnmeter.pricing import Pricing
@@ -64,11 +64,11 @@ async def _counters_at(
     return tuple(result)
 
 
-async def test_counters_in_prometheus_equal_raw_sums_per_label_set(tmp_path: Path) -> None:
-    async with (
-        exporter_stack(_settings(tmp_path)) as stack,
-        prometheus_scraping(stack.target, tmp_path) as prom,
-    ):
+async def test_counters_in_prometheus_equal_raw_sums_per_label_set(
+    tmp_path: Path, prometheus_for: StartPrometheus
+) -> None:
+    async with exporter_stack(_settings(tmp_path)) as stack:
+        prom = await prometheus_for(stack.target)
         rows = stack.sandbox.rows()
         expected = expected_counters(rows, MONTH_START, SETTLED, top=TOP)
         assert len({key for key, _ in expected}) == 3  # every key
@@ -125,12 +125,10 @@ async def _rules_evaluate_and_fire(prom: Prometheus) -> None:
 
 
 async def test_late_rows_inside_the_settle_delay_count_and_settled_ones_do_not(
-    tmp_path: Path,
+    tmp_path: Path, prometheus_for: StartPrometheus
 ) -> None:
-    async with (
-        exporter_stack(_settings(tmp_path)) as stack,
-        prometheus_scraping(stack.target, tmp_path) as prom,
-    ):
+    async with exporter_stack(_settings(tmp_path)) as stack:
+        prom = await prometheus_for(stack.target)
         sandbox = stack.sandbox
         first = expected_counters(sandbox.rows(), MONTH_START, SETTLED, top=TOP)
         egress, _ = await _counters_at(prom, SETTLED.timestamp(), first)
