@@ -3,8 +3,8 @@
 Modules: :mod:`~turnmeter.exporter.settings` (what to keep, how often), ``state`` (the SQLite
 state file), ``ledger`` (counters, month-to-date, the top-N cap), ``fetch`` (one grouped request
 per settled segment), ``poller`` (the schedule, failures), ``metrics`` (the prometheus_client
-collector) and ``app`` (aiohttp: ``/metrics``, ``/healthz``). Needs the ``exporter`` extra
-(``prometheus_client``).
+collectors, the per-poll rendered snapshot) and ``app`` (aiohttp: ``/metrics``, ``/healthz``).
+Serving needs the ``exporter`` extra (``prometheus_client``); every module imports without it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # Exporter pulls in prometheus_client (an extra): only when asked for.
+    # Exporter pulls in the client and aiohttp: settings alone stay cheap to import.
     if name == "Exporter":
         from turnmeter.exporter.app import Exporter
 
