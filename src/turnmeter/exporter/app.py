@@ -38,7 +38,11 @@ class Exporter:
     ) -> None:
         self.settings = settings or ExporterSettings()
         self.poller = Poller(turn, self.settings, clock=clock, store=store)
-        self.exposition = Exposition(self.poller)
+        try:
+            self.exposition = Exposition(self.poller)
+        except BaseException:  # no prometheus_client: leave no state file open behind
+            self.poller.close()
+            raise
         self.app = create_app(self)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
