@@ -156,3 +156,13 @@ async def test_sigkill_mid_poll_then_restart_counts_every_minute_once(tmp_path: 
 def _logs_with(text: str, folder: Path) -> tuple[int, list[str]]:
     logs = sorted(folder.glob("exporter-*.log"))
     return len(logs), [log.name for log in logs if text in log.read_text()]
+
+
+async def test_sigterm_stops_the_exporter_cleanly(tmp_path: Path) -> None:
+    state = tmp_path / "exporter.sqlite"
+    config = SandboxConfig(token=CANARY_TOKEN, now=NOW, rate_limit=None)
+    async with Sandbox(config) as sandbox, exporter_process(sandbox, state, NOW, tmp_path) as run:
+        await run.wait_settled(_settled(NOW))
+        run.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(run.proc.wait(), 20) == 0, run.log.read_text()
+    assert _watermark(state) == _settled(NOW).isoformat()
