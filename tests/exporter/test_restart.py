@@ -158,11 +158,17 @@ def _logs_with(text: str, folder: Path) -> tuple[int, list[str]]:
     return len(logs), [log.name for log in logs if text in log.read_text()]
 
 
-async def test_sigterm_stops_the_exporter_cleanly(tmp_path: Path) -> None:
+async def test_poll_failures_are_logged_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
     state = tmp_path / "exporter.sqlite"
     config = SandboxConfig(token=CANARY_TOKEN, now=NOW, rate_limit=None)
-    async with Sandbox(config) as sandbox, exporter_process(sandbox, state, NOW, tmp_path) as run:
-        await run.wait_settled(_settled(NOW))
-        run.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(run.proc.wait(), 20) == 0, run.log.read_text()
+    async with Sandbox(config) as sandbox:
+        # The first poll is refused (a body echoing the token), the next ones answer.
+        sandbox.faults.push(Fault.status(401, body=f"bad token {CANARY_TOKEN}"))
+        async with exporter_process(sandbox, state, NOW, tmp_path) as run:
+            await run.wait_settled(_settled(NOW))
+            run.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(run.proc.wait(), 20) == 0
+            log = run.log.read_text()
+    assert "poll failed (auth, 1 in a row)" in log
+    assert CANARY_TOKEN not in log
     assert _watermark(state) == _settled(NOW).isoformat()

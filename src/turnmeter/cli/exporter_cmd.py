@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -147,6 +148,13 @@ async def _run(args: argparse.Namespace, settings: Any, listen: tuple[str, int])
                         file=sys.stderr,
                     )
                 return 0 if ok else 1
+            if not args.verbose:
+                # A long-running server: its poll failures belong on stderr (never a token).
+                logging.basicConfig(
+                    level=logging.WARNING,
+                    format="%(asctime)s %(name)s: %(message)s",
+                    stream=sys.stderr,
+                )
             port = await exporter.start_http(*listen)
             print(
                 f"turnmeter exporter: serving http://{listen[0]}:{port}/metrics "
