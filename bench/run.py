@@ -47,6 +47,11 @@ EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("bench_windows.py", ["--runs", "1"], ["--runs", "1"]),
     ("bench_stream_memory.py", [], ["--rows", "100000"]),
     ("bench_credentials.py", [], ["--rounds", "3", "--calls", "50"]),
+    (
+        "bench_exporter.py",
+        [],
+        ["--customers", "500", "--hours", "2", "--polls", "5", "--scrapes", "50"],
+    ),
 )
 #: How many trailing stderr lines of a failed extra bench to show.
 STDERR_TAIL = 8

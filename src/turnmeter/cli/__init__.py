@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.usage_cmd",
     "turnmeter.cli.billing_cmd",
     "turnmeter.cli.credentials_cmd",
+    "turnmeter.cli.exporter_cmd",
 )
 
 

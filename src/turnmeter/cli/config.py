@@ -26,6 +26,14 @@ KNOWN_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "price_per_gb": (int, float),
     "free_tier_gb": (int, float),
     "budget_usd": (int, float),
+    # turnmeter exporter (flags of the same name win)
+    "exporter_listen": str,
+    "exporter_state_file": str,
+    "exporter_settle_delay": (int, float),
+    "exporter_poll_interval": (int, float),
+    "exporter_labels": str,
+    "exporter_top_customers": int,
+    "exporter_degraded_after": int,
 }
 _SECRET_KEYS = ("token", "api_token", "api_key", "key", "password")
 
