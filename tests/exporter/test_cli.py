@@ -50,7 +50,7 @@ def test_config_file_keys_set_the_exporter(
     assert state.is_file()
     # A flag wins over the file; the state file then refuses the changed labels.
     code = main(["exporter", "--sandbox", "--once", "--config", str(config), "--labels", "key_id"])
-    assert code == ExitCode.CONFIG
+    assert code == ExitCode.USAGE
     assert "labels" in capsys.readouterr().err
 
 
@@ -63,10 +63,10 @@ def test_config_file_keys_set_the_exporter(
         (["--budget", "-1"], "non-negative"),
     ],
 )
-def test_bad_values_are_config_errors(
+def test_bad_values_are_usage_errors(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["exporter", "--sandbox", "--once", *argv]) == ExitCode.CONFIG
+    assert main(["exporter", "--sandbox", "--once", *argv]) == ExitCode.USAGE
     assert message in capsys.readouterr().err
 
 
@@ -89,7 +89,8 @@ def test_without_prometheus_client_the_cli_names_the_extra() -> None:
         "sys.exit(main(['exporter', '--sandbox', '--once']))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == ExitCode.CONFIG, done.stderr
+    # A missing extra is refused like --chart without matplotlib: a usage error naming it.
+    assert done.returncode == ExitCode.USAGE, done.stderr
     assert "pip install 'turnmeter[exporter]'" in done.stderr
 
 

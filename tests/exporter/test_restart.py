@@ -162,8 +162,10 @@ async def test_poll_failures_are_logged_and_sigterm_stops_cleanly(tmp_path: Path
     state = tmp_path / "exporter.sqlite"
     config = SandboxConfig(token=CANARY_TOKEN, now=NOW, rate_limit=None)
     async with Sandbox(config) as sandbox:
-        # The first poll is refused (a body echoing the token), the next ones answer.
-        sandbox.faults.push(Fault.status(401, body=f"bad token {CANARY_TOKEN}"))
+        # The first poll is refused (a body echoing the token), the next ones answer. The CLI's
+        # clock probe of a --sandbox URL (one request before anything else) takes the first.
+        refused = Fault.status(401, body=f"bad token {CANARY_TOKEN}")
+        sandbox.faults.push(refused, refused)
         async with exporter_process(sandbox, state, NOW, tmp_path) as run:
             await run.wait_settled(_settled(NOW))
             run.proc.send_signal(signal.SIGTERM)
