@@ -23,7 +23,8 @@
     │       ├── LimitExceeded       range too wide, data too old, limit too large, too many fields
     │       ├── InvalidQuery        unknown field, parse and validation errors
     │       └── ServerError         internal server error
-    └── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    └── LedgerError                 the usage ledger's store cannot be opened, read or written
 
 Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
 Every message is written so that it cannot contain the API token.
@@ -194,3 +195,8 @@ class ServerError(GraphQLErrors):
 
 class BudgetUnknown(TurnmeterError):
     """The budget guard has no answer fresh enough to vouch for (and the policy is fail closed)."""
+
+
+class LedgerError(TurnmeterError):
+    """The usage ledger's store cannot be opened, migrated, read or written. The message names
+    the store with any password hidden."""

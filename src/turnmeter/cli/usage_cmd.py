@@ -8,6 +8,7 @@ from typing import Any
 from turnmeter.cli.options import (
     add_connection_options,
     add_filter_options,
+    add_ledger_option,
     add_output_options,
     add_pricing_options,
     add_range_options,
@@ -110,6 +111,7 @@ def _command(
     add_filter_options(parser)
     add_output_options(parser, chart=True)
     add_pricing_options(parser)
+    add_ledger_option(parser)
     return parser
 
 
