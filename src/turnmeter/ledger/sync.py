@@ -46,6 +46,9 @@ from turnmeter.rows import DatasetLimits
 class SyncClient(Protocol):
     """What a sync needs of a client (:class:`turnmeter.TurnUsage` provides it)."""
 
+    @property
+    def limits_known(self) -> bool: ...
+
     async def limits_cached(self) -> DatasetLimits: ...
 
     async def query(
@@ -120,8 +123,8 @@ async def sync_series(
     if settle < timedelta(0):
         raise ConfigError(f"settle must not be negative, got {settle}")
     step = spec.seconds
+    queries = 0 if client.limits_known else 1  # the node limits, read once per client
     limits = await client.limits_cached()
-    queries = 1  # the node limits: at most once per client, counted as spent
     end = floor_to(epoch(now), 60)
     oldest = ceil_to(epoch(now - limits.not_older_than + CLIP_MARGIN), step)
     existing = next((s for s in await store.all_series() if s.spec == spec), None)
@@ -138,11 +141,10 @@ async def sync_series(
     wanted = [b for b in range(series.since, end, step) if b not in covers or not covers[b].settled]
     unreachable = spans((b for b in wanted if b < oldest), step)
     runs = spans((b for b in wanted if b >= oldest), step)
-    windows = [
-        w
-        for run in runs
-        for w in split(at(run.start), at(min(run.end, end)), limits.max_duration, step)
-    ]
+    # Windows on bucket edges, within maxDuration; a bucket wider than maxDuration (a day under
+    # a 6 h limit) is a window of its own, which the DSL splits further and sums exactly.
+    width = max(limits.max_duration, timedelta(seconds=step))
+    windows = [w for run in runs for w in split(at(run.start), at(min(run.end, end)), width, step)]
     query = Query(dimensions=(TIME_DIMENSION[spec.grain], *spec.dimensions), metrics=_METRICS)
     counter = _Counter()
     fetched_at = epoch(now)
