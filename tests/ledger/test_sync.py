@@ -72,13 +72,17 @@ async def test_a_second_run_refetches_only_the_unsettled_tail(store_url: str) ->
 
 
 async def test_rerun_with_nothing_new_spends_one_window(store_url: str) -> None:
-    async with Sandbox(sandbox_config()) as sandbox, client(sandbox.url, sandbox) as turn:
-        async with Ledger(store_url, clock=lambda: NOW) as ledger:
-            await ledger.sync(turn, since=SINCE)
-            rows = await ledger.rows()
-            again = await ledger.sync(turn)
-            assert again.windows == 1 and again.buckets == 3  # the unsettled tail only
-            assert await ledger.rows() == rows
+    async with (
+        Sandbox(sandbox_config()) as sandbox,
+        client(sandbox.url, sandbox) as turn,
+        Ledger(store_url, clock=lambda: NOW) as ledger,
+    ):
+        await ledger.sync(turn, since=SINCE)
+        rows = await ledger.rows()
+        again = await ledger.sync(turn)
+        assert again.windows == 1
+        assert again.buckets == 3  # the unsettled tail only
+        assert await ledger.rows() == rows
 
 
 async def test_sync_fills_gaps_that_status_reports(store_url: str) -> None:
