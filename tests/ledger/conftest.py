@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
@@ -46,14 +48,14 @@ async def new_database(server: PostgresServer) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
-    """An empty ledger store of each kind."""
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty ledger store of each kind (usable by sync and async tests alike)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    return await new_database(server)
+    # On a thread of its own: this fixture may be set up while the test's loop is not running.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, new_database(server)).result()
 
 
 def sandbox_config(**changes: object) -> SandboxConfig:

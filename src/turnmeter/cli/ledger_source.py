@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,12 @@ class LedgerSource:
         self, query: Query, since: datetime, until: datetime, **_: Any
     ) -> list[QueryRow]:
         """As :meth:`TurnUsage.query` (progress and clock arguments are not needed)."""
+        if query.has_avg:
+            # Averages do not add across buckets or groups: the ledger keeps sums only, and the
+            # answer goes without the average columns rather than with made-up ones.
+            sums = tuple(m.name for m in query.metric_specs if m.block != "avg")
+            query = replace(query, metrics=sums)
+            self.note(["average connections are not kept in the ledger (sums only)"])
         result = await self.ledger.query(query, since, until)
         self.note(result.notes())
         return result.rows
