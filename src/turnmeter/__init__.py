@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         GraphQLErrors,
         HTTPStatusError,
         InvalidQuery,
+        LedgerError,
         LimitExceeded,
         MalformedResponse,
         MergeError,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         UnreadableBody,
     )
     from turnmeter.generated import OrderBy
+    from turnmeter.ledger import Ledger
     from turnmeter.pricing import Pricing
     from turnmeter.query import Condition, F, Query, QueryRow
     from turnmeter.rows import (
@@ -62,6 +64,7 @@ _ERRORS = (
     "GraphQLErrors",
     "HTTPStatusError",
     "InvalidQuery",
+    "LedgerError",
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",
@@ -101,6 +104,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BudgetGuard": ("turnmeter.budget", "BudgetGuard"),
     "MonthToDate": ("turnmeter.budget", "MonthToDate"),
     "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
+    "Ledger": ("turnmeter.ledger", "Ledger"),
     "Pricing": ("turnmeter.pricing", "Pricing"),
     "Condition": ("turnmeter.query", "Condition"),
     "F": ("turnmeter.query", "F"),
@@ -134,6 +138,8 @@ __all__ = [
     "HTTPStatusError",
     "InvalidQuery",
     "KeyUsage",
+    "Ledger",
+    "LedgerError",
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",

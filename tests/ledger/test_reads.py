@@ -56,6 +56,8 @@ def synced(capsys: pytest.CaptureFixture[str], url: str, store: str, dimensions:
     )
     assert code == 0, err
     assert "synced hour by" in out
+    assert CANARY_TOKEN not in out + err
+    assert CANARY_PG_PASSWORD not in out + err
 
 
 COMMANDS = [
@@ -199,4 +201,17 @@ def test_export_from_the_ledger_is_per_customer_per_month(
     assert july_row["period_end"].startswith("2024-08-01T00:00")
     assert float(july_row["cost_usd"]) == round(4242 / 1e9 * 0.05, 4)
     assert "not in the ledger (counted as zero): 2024-07-01 00:00 to 2024-07-31 20:00 UTC" in err
+    assert CANARY_PG_PASSWORD not in out + err
+
+
+def test_ledger_status_shows_settled_unsettled_and_gaps(
+    served: ThreadedSandbox, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(capsys, served.url, store_url)
+    code, out, err = run(capsys, "ledger", "status", "--store", store_url)
+    assert code == 0, err
+    assert "hour by key_id,custom_identifier: 73 buckets" in out
+    assert "settled: 2024-08-07 02:00 to 2024-08-10 00:00 UTC" in out
+    assert "unsettled: 2024-08-10 00:00 to 2024-08-10 03:00 UTC" in out
+    assert "gaps: none" in out
     assert CANARY_PG_PASSWORD not in out + err

@@ -9,6 +9,7 @@ and ``billing`` (answers from the ledger), ``ledger`` (the :class:`Ledger` API).
 from __future__ import annotations
 
 from turnmeter.ledger.ledger import Ledger
-from turnmeter.ledger.store import LedgerStore, open_store
+from turnmeter.ledger.store import LedgerStore
+from turnmeter.ledger.urls import open_store
 
 __all__ = ["Ledger", "LedgerStore", "open_store"]

@@ -28,8 +28,9 @@ from turnmeter.ledger.model import (
     canonical_dimensions,
 )
 from turnmeter.ledger.reads import LedgerAnswer, answer
-from turnmeter.ledger.store import LedgerStore, open_store
+from turnmeter.ledger.store import LedgerStore
 from turnmeter.ledger.sync import ProgressHook, SyncClient, SyncResult, sync_series
+from turnmeter.ledger.urls import open_store
 from turnmeter.pricing import Pricing
 from turnmeter.query.conditions import Condition
 from turnmeter.query.model import Query
