@@ -122,3 +122,27 @@ def _row(minute: object, egress: int) -> UsageRow:
         ingress_bytes=1,
         concurrent_connections=1,
     )
+
+
+async def test_follow_keeps_syncing_on_a_schedule(store_url: str) -> None:
+    async with (
+        Sandbox(sandbox_config()) as sandbox,
+        client(sandbox.url, sandbox) as turn,
+    ):
+        clock = [NOW]
+        ledger = Ledger(store_url, clock=lambda: clock[0])
+        async with ledger:
+            runs = []
+            follow = ledger.follow(turn, interval=0.01, since=SINCE)
+            async for result in follow:
+                runs.append(result)
+                if len(runs) == 3:
+                    break
+                clock[0] += timedelta(hours=1)  # the next run sees one more hour
+                sandbox.set_now(clock[0])
+            await follow.aclose()
+        assert runs[0].windows >= 12
+        assert [r.windows for r in runs[1:]] == [1, 1]
+        assert [r.unsettled[-1].until for r in runs] == [
+            NOW.replace(minute=0) + timedelta(hours=h) for h in (1, 2, 3)
+        ]

@@ -45,8 +45,9 @@ async def sync_command(args: argparse.Namespace, store: str) -> int:
 def summary(result: SyncResult, ledger: Ledger) -> str:
     """One line: what the run fetched and what is left unsettled or out of reach."""
     parts = [
-        f"synced {result.spec.label} into {ledger.store.display}: {result.windows} windows, "
-        f"{result.queries} queries, {result.buckets} buckets, {result.rows} rows"
+        f"synced {result.spec.label} into {ledger.store.display}: "
+        f"{_count(result.windows, 'window')}, {_count(result.queries, 'query', 'queries')}, "
+        f"{_count(result.buckets, 'bucket')}, {_count(result.rows, 'row')}"
     ]
     if result.unsettled:
         parts.append("unsettled " + ", ".join(s.describe() for s in result.unsettled))
@@ -56,6 +57,10 @@ def summary(result: SyncResult, ledger: Ledger) -> str:
             + ", ".join(s.describe() for s in result.unreachable)
         )
     return "; ".join(parts)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 @contextmanager
