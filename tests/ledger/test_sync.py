@@ -11,6 +11,7 @@ from tests.ledger.expected import bucket_sums, ledger_sums
 from tests.usage_data import NOW
 from turnmeter.ledger import Ledger
 from turnmeter.ledger.model import SeriesSpec, at, epoch
+from turnmeter.ledger.sync import SyncProgress
 from turnmeter.sandbox import Sandbox, UsageRow
 
 DIMENSION_SETS = [
@@ -146,3 +147,18 @@ async def test_follow_keeps_syncing_on_a_schedule(store_url: str) -> None:
         assert [r.unsettled[-1].until for r in runs] == [
             NOW.replace(minute=0) + timedelta(hours=h) for h in (1, 2, 3)
         ]
+
+
+async def test_progress_reports_windows_and_queries_as_they_go(store_url: str) -> None:
+    seen: list[SyncProgress] = []
+    async with (
+        Sandbox(sandbox_config()) as sandbox,
+        client(sandbox.url, sandbox) as turn,
+        Ledger(store_url, clock=lambda: NOW) as ledger,
+    ):
+        result = await ledger.sync(turn, since=SINCE, on_progress=seen.append)
+    assert seen[0] == SyncProgress(0, result.windows, 1, 0)
+    assert seen[-1] == SyncProgress(result.windows, result.windows, result.queries, result.rows)
+    queries = [p.queries for p in seen]
+    assert queries == sorted(queries)
+    assert len(set(queries)) == result.queries  # every request shows as it goes out

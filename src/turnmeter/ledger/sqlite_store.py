@@ -45,10 +45,13 @@ class SQLiteStore(LedgerStore):
         def call() -> T:
             try:
                 return work(db)
-            except sqlite3.Error as exc:
+            except BaseException as exc:
+                # Whatever failed mid-transaction, the window is left as it was before it.
                 if db.in_transaction:
                     db.rollback()
-                raise LedgerError(f"ledger {self.display}: {exc}") from None
+                if isinstance(exc, sqlite3.Error):
+                    raise LedgerError(f"ledger {self.display}: {exc}") from None
+                raise
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 

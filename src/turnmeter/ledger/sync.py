@@ -31,6 +31,7 @@ from turnmeter.ledger.model import (
     TIME_DIMENSION,
     BucketRow,
     Cover,
+    Series,
     SeriesSpec,
     at,
     ceil_to,
@@ -39,7 +40,7 @@ from turnmeter.ledger.model import (
 )
 from turnmeter.ledger.store import LedgerStore
 from turnmeter.query.model import Query
-from turnmeter.query.windows import CLIP_MARGIN, split
+from turnmeter.query.windows import CLIP_MARGIN, Window, split
 from turnmeter.rows import DatasetLimits
 
 
@@ -92,21 +93,32 @@ class _Counter:
     """Counts the DSL's requests from its progress calls: every call that does not finish a
     window reports a page, and each page is one request."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_page: Callable[[], None]) -> None:
         self.queries = 0
         self._first = True
         self._done = 0
+        self._on_page = on_page
 
     def __call__(self, done: int, total: int, rows: int) -> None:
         if self._first:
             self._first = False  # the call made when the plan is known
         elif done == self._done:
             self.queries += 1
+            self._on_page()
         self._done = done
 
     def reset(self) -> None:
         """A new window, a new DSL call: its first progress call is the plan again."""
         self._first, self._done = True, 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    series: Series
+    windows: list[Window]
+    unreachable: tuple[Span, ...]
+    end: int  # epoch seconds: the run's "now", to the minute
+    queries: int  # spent while planning (the node limits, unless the client had them)
 
 
 async def sync_series(
@@ -122,6 +134,48 @@ async def sync_series(
     """Bring ``spec``'s series in ``store`` up to ``now`` (see the module docstring)."""
     if settle < timedelta(0):
         raise ConfigError(f"settle must not be negative, got {settle}")
+    plan = await _plan(client, store, spec, now, since)
+    step, total = spec.seconds, len(plan.windows)
+    query = Query(dimensions=(TIME_DIMENSION[spec.grain], *spec.dimensions), metrics=_METRICS)
+    fetched_at = epoch(now)
+    rows_written = buckets = done = 0
+    report = on_progress or (lambda _progress: None)
+
+    def page() -> None:  # queries spent, shown as they go out
+        report(SyncProgress(done, total, plan.queries + counter.queries, rows_written))
+
+    counter = _Counter(page)
+    report(SyncProgress(0, total, plan.queries, 0))
+    for number, window in enumerate(plan.windows, start=1):
+        counter.reset()
+        answer = await client.query(
+            query, window.start, window.end, on_progress=counter, clock=lambda: now
+        )
+        start, stop = epoch(window.start), epoch(window.end)
+        rows = [_bucket_row(row, spec, fetched_at) for row in answer]
+        final = plan.end - settle.total_seconds()  # buckets ending by then are settled
+        covers = [
+            Cover(b, fetched_at, b + step <= stop and b + step <= final)
+            for b in range(start, stop, step)
+        ]
+        await store.replace_window(plan.series.id, start, stop, rows, covers)
+        rows_written += len(rows)
+        buckets += len(covers)
+        done = number
+        page()
+    after = await store.coverage(plan.series.id)
+    unsettled = spans((c.bucket_start for c in after if not c.settled), step)
+    queries = plan.queries + counter.queries
+    return SyncResult(spec, total, queries, buckets, rows_written, unsettled, plan.unreachable)
+
+
+async def _plan(
+    client: SyncClient,
+    store: LedgerStore,
+    spec: SeriesSpec,
+    now: datetime,
+    since: datetime | None,
+) -> _Plan:
     step = spec.seconds
     queries = 0 if client.limits_known else 1  # the node limits, read once per client
     limits = await client.limits_cached()
@@ -139,37 +193,16 @@ async def sync_series(
         series = await store.ensure_series(spec, first)
     covers = {c.bucket_start: c for c in await store.coverage(series.id)}
     wanted = [b for b in range(series.since, end, step) if b not in covers or not covers[b].settled]
-    unreachable = spans((b for b in wanted if b < oldest), step)
-    runs = spans((b for b in wanted if b >= oldest), step)
     # Windows on bucket edges, within maxDuration; a bucket wider than maxDuration (a day under
     # a 6 h limit) is a window of its own, which the DSL splits further and sums exactly.
     width = max(limits.max_duration, timedelta(seconds=step))
-    windows = [w for run in runs for w in split(at(run.start), at(min(run.end, end)), width, step)]
-    query = Query(dimensions=(TIME_DIMENSION[spec.grain], *spec.dimensions), metrics=_METRICS)
-    counter = _Counter()
-    fetched_at = epoch(now)
-    rows_written = buckets = 0
-    report = on_progress or (lambda _progress: None)
-    report(SyncProgress(0, len(windows), queries, 0))
-    for done, window in enumerate(windows, start=1):
-        counter.reset()
-        answer = await client.query(
-            query, window.start, window.end, on_progress=counter, clock=lambda: now
-        )
-        start, stop = epoch(window.start), epoch(window.end)
-        rows = [_bucket_row(row, spec, fetched_at) for row in answer]
-        window_covers = [
-            Cover(b, fetched_at, b + step <= stop and b + step + settle.total_seconds() <= end)
-            for b in range(start, stop, step)
-        ]
-        await store.replace_window(series.id, start, stop, rows, window_covers)
-        rows_written += len(rows)
-        buckets += len(window_covers)
-        report(SyncProgress(done, len(windows), queries + counter.queries, rows_written))
-    queries += counter.queries
-    after = await store.coverage(series.id)
-    unsettled = spans((c.bucket_start for c in after if not c.settled), step)
-    return SyncResult(spec, len(windows), queries, buckets, rows_written, unsettled, unreachable)
+    windows = [
+        w
+        for run in spans((b for b in wanted if b >= oldest), step)
+        for w in split(at(run.start), at(min(run.end, end)), width, step)
+    ]
+    unreachable = spans((b for b in wanted if b < oldest), step)
+    return _Plan(series, windows, unreachable, end, queries)
 
 
 _METRICS = ("egress_bytes", "ingress_bytes")
