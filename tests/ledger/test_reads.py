@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +216,30 @@ def test_ledger_status_shows_settled_unsettled_and_gaps(
     assert "unsettled: 2024-08-10 00:00 to 2024-08-10 03:00 UTC" in out
     assert "gaps: none" in out
     assert CANARY_PG_PASSWORD not in out + err
+
+
+def test_sync_spends_the_budget_shared_through_a_file(
+    served: ThreadedSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from turnmeter.transport.ratelimit import RateBudget, RateLimiter
+
+    budget = tmp_path / "budget.db"
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    code, out, err = run(
+        capsys,
+        "sync",
+        "--sandbox",
+        served.url,
+        "--store",
+        store,
+        "--now",
+        NOW.isoformat(),
+        "--since",
+        SINCE.isoformat(),
+        "--rate-budget-file",
+        str(budget),
+    )
+    assert code == 0, err
+    assert "1 window, 2 queries" in out
+    # Another process naming the same file sees what the sync spent.
+    assert RateLimiter(RateBudget(path=budget)).used() == 2

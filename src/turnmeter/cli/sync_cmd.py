@@ -61,6 +61,12 @@ def register(subparsers: Any) -> None:
         default=timedelta(hours=2),
         help="how long after a bucket ends it is final (default 2h)",
     )
+    sync.add_argument(
+        "--rate-budget-file",
+        metavar="FILE",
+        help="share Cloudflare's 300-queries-per-5-minutes budget through FILE (SQLite) with "
+        "every other turnmeter process that names it (default: this process's own budget)",
+    )
     sync.add_argument("--follow", action="store_true", help="keep syncing every --interval")
     sync.add_argument(
         "--interval",
