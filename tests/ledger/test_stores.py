@@ -142,3 +142,17 @@ def test_without_asyncpg_the_message_says_what_to_install(
     code = main(["ledger", "status", "--store", "postgresql://u@127.0.0.1:1/x"])
     assert code == 4  # ExitCode.CONFIG
     assert "pip install 'turnmeter[postgres]'" in capsys.readouterr().err
+
+
+async def test_naive_times_and_bad_settings_are_refused(store_url: str) -> None:
+    from datetime import datetime, timedelta
+
+    from turnmeter.query import Query
+
+    with pytest.raises(ConfigError, match="settle"):
+        Ledger(store_url, settle=timedelta(hours=-1))
+    async with Ledger(store_url) as ledger:
+        with pytest.raises(ConfigError, match="timezone-aware"):
+            await ledger.query(Query(), datetime(2024, 1, 1), datetime(2024, 2, 1))
+        with pytest.raises(ConfigError, match="timezone-aware"):
+            await ledger.monthly(datetime(2024, 1, 1), datetime(2024, 2, 1))

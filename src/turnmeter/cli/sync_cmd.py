@@ -83,7 +83,13 @@ def register(subparsers: Any) -> None:
         epilog="Example: turnmeter ledger status --store sqlite:///usage.db",
     )
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION")
-    status = actions.add_parser("status", help="settled ranges, unsettled tail and gaps")
+    status = actions.add_parser(
+        "status",
+        help="settled ranges, unsettled tail and gaps",
+        description="Per series: the settled ranges, the unsettled tail (fetched again by the "
+        "next sync) and the gaps (filled by the next sync, when Cloudflare still has them).",
+        epilog="Example: turnmeter ledger status --store sqlite:///usage.db --format json",
+    )
     _add_store(status)
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(handler=_run_status)

@@ -10,6 +10,7 @@ from turnmeter.ledger.reads import answer
 from turnmeter.ledger.store import LedgerStore
 from turnmeter.pricing import Pricing
 from turnmeter.query.conditions import Condition
+from turnmeter.query.filters import time_range
 from turnmeter.query.model import Query
 from turnmeter.query.timerange import month_start
 
@@ -46,6 +47,7 @@ async def monthly_usage(
     where: Condition | None = None,
 ) -> tuple[list[MonthlyUsage], list[str]]:
     """Per customer per month, heaviest first within each month; and the ledger's caveats."""
+    since, until = time_range(since, until)
     query = Query(
         dimensions=("custom_identifier",),
         metrics=("egress_bytes", "ingress_bytes"),

@@ -22,6 +22,7 @@ from turnmeter.ledger.model import STORED_DIMENSIONS, Series, at, ceil_to, epoch
 from turnmeter.ledger.store import LedgerStore
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.conditions import AllOf, AnyOf, Comparison, Condition
+from turnmeter.query.filters import time_range
 from turnmeter.query.model import Query
 from turnmeter.query.rows import QueryRow, row_class
 from turnmeter.query.windows import top
@@ -55,6 +56,7 @@ async def answer(
     store: LedgerStore, query: Query, since: datetime, until: datetime
 ) -> LedgerAnswer:
     """``query`` over ``[since, until)`` from the best series in ``store`` (see module doc)."""
+    since, until = time_range(since, until)
     if query.has_avg:
         raise QueryError("the ledger stores sums (egress, ingress), not averages")
     times = query.time_dimensions

@@ -39,6 +39,7 @@ from turnmeter.ledger.model import (
     floor_to,
 )
 from turnmeter.ledger.store import LedgerStore
+from turnmeter.query.filters import utc
 from turnmeter.query.model import Query
 from turnmeter.query.windows import CLIP_MARGIN, Window, split
 from turnmeter.rows import DatasetLimits
@@ -132,8 +133,10 @@ async def sync_series(
     on_progress: ProgressHook | None = None,
 ) -> SyncResult:
     """Bring ``spec``'s series in ``store`` up to ``now`` (see the module docstring)."""
-    if settle < timedelta(0):
-        raise ConfigError(f"settle must not be negative, got {settle}")
+    if not isinstance(settle, timedelta) or settle < timedelta(0):
+        raise ConfigError(f"settle must be a non-negative timedelta, got {settle!r}")
+    now = utc(now, "now")
+    since = utc(since, "since") if since is not None else None
     plan = await _plan(client, store, spec, now, since)
     step, total = spec.seconds, len(plan.windows)
     query = Query(dimensions=(TIME_DIMENSION[spec.grain], *spec.dimensions), metrics=_METRICS)
