@@ -156,3 +156,29 @@ async def test_naive_times_and_bad_settings_are_refused(store_url: str) -> None:
             await ledger.query(Query(), datetime(2024, 1, 1), datetime(2024, 2, 1))
         with pytest.raises(ConfigError, match="timezone-aware"):
             await ledger.monthly(datetime(2024, 1, 1), datetime(2024, 2, 1))
+
+
+async def test_a_big_window_write_leaves_the_event_loop_running(store_url: str) -> None:
+    import asyncio
+
+    ticks = 0
+    writing = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while writing:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    rows = [(3600, f"k{i}", "", "c", "", "", "", "", i, 1, 7) for i in range(20_000)]
+    async with Ledger(store_url) as ledger:
+        series = await ledger.store.ensure_series(SeriesSpec(), 0)
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        before = ticks
+        await ledger.store.replace_window(series.id, 0, 7200, rows, [Cover(3600, 7, True)])
+        during = ticks - before
+        writing = False
+        await task
+        assert len(await ledger.rows()) == len(rows)
+    assert during > 1  # the loop kept serving other tasks while the store wrote
