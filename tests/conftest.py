@@ -43,3 +43,8 @@ async def fresh_sandbox(rows_config: SandboxConfig) -> AsyncIterator[Sandbox]:
     """A sandbox of its own, for tests that push faults or change state."""
     async with Sandbox(rows_config) as server:
         yield server
+
+
+#: The test PostgreSQL server's password: clients get it from PGPASSWORD only, and it must
+#: never show up in any output, log, repr or exception either.
+CANARY_PG_PASSWORD = "canary-pg-4e1b-DO-NOT-LEAK-77d0"

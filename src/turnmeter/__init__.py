@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         GraphQLErrors,
         HTTPStatusError,
         InvalidQuery,
+        LedgerError,
         LimitExceeded,
         MalformedResponse,
         MergeError,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         UnreadableBody,
     )
     from turnmeter.generated import OrderBy
+    from turnmeter.ledger import Ledger
     from turnmeter.pricing import Pricing
     from turnmeter.query import Condition, F, Query, QueryRow
     from turnmeter.rows import (
@@ -74,6 +76,7 @@ _ERRORS = (
     "GraphQLErrors",
     "HTTPStatusError",
     "InvalidQuery",
+    "LedgerError",
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",
@@ -124,6 +127,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "BudgetGuard": ("turnmeter.budget", "BudgetGuard"),
     "MonthToDate": ("turnmeter.budget", "MonthToDate"),
     "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
+    "Ledger": ("turnmeter.ledger", "Ledger"),
     "Pricing": ("turnmeter.pricing", "Pricing"),
     "Condition": ("turnmeter.query", "Condition"),
     "F": ("turnmeter.query", "F"),
@@ -165,6 +169,8 @@ __all__ = [
     "IssueDecision",
     "IssuePolicy",
     "KeyUsage",
+    "Ledger",
+    "LedgerError",
     "LimitExceeded",
     "MalformedResponse",
     "MergeError",

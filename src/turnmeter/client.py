@@ -304,6 +304,11 @@ class TurnUsage:
     #: The node limits, read once per client by :meth:`limits_cached`.
     _limits_cache: DatasetLimits | None = None
 
+    @property
+    def limits_known(self) -> bool:
+        """Whether :meth:`limits_cached` has read the limits already (it then sends nothing)."""
+        return self._limits_cache is not None
+
     async def limits_cached(self) -> DatasetLimits:
         """The node limits, read on first use and kept for the client's lifetime."""
         if self._limits_cache is None:

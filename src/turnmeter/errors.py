@@ -24,7 +24,8 @@
     │       ├── InvalidQuery        unknown field, parse and validation errors
     │       └── ServerError         internal server error
     ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
-    └── CredentialRefused           the issue policy refused to mint a TURN credential
+    ├── CredentialRefused           the issue policy refused to mint a TURN credential
+    └── LedgerError                 the usage ledger's store cannot be opened, read or written
 
 Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
 Every message is written so that it cannot contain the API token.
@@ -212,3 +213,8 @@ class CredentialRefused(TurnmeterError):
         self.reason = reason
         self.customer = customer
         self.decision = decision
+
+
+class LedgerError(TurnmeterError):
+    """The usage ledger's store cannot be opened, migrated, read or written. The message names
+    the store with any password hidden."""

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.billing_cmd",
     "turnmeter.cli.credentials_cmd",
     "turnmeter.cli.exporter_cmd",
+    "turnmeter.cli.sync_cmd",
 )
 
 

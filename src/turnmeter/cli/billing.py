@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from turnmeter.budget import BudgetGuard
+from turnmeter.cli.conditions import condition_for
 from turnmeter.cli.context import time_range_of
+from turnmeter.cli.ledger_source import LedgerSource
+from turnmeter.cli.options import filters_from
 from turnmeter.cli.reports import money, pricing_of, run_query
 from turnmeter.cli.runner import Report
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
-from turnmeter.pricing import as_decimal, is_over_budget
+from turnmeter.pricing import Pricing, as_decimal, is_over_budget
 from turnmeter.query import F, Query
 from turnmeter.query.timerange import TimeRange, month_start
 
@@ -82,6 +85,8 @@ async def export_report(args: argparse.Namespace, turn: TurnUsage, now: datetime
         raise ConfigError("--format parquet needs --output FILE")
     span = _billing_period(args, now)
     pricing = pricing_of(args)
+    if isinstance(turn, LedgerSource):
+        return await _export_from_ledger(args, turn, now, span)
     query = Query(
         dimensions=("custom_identifier",),
         metrics=("egress_bytes", "ingress_bytes"),
@@ -91,23 +96,52 @@ async def export_report(args: argparse.Namespace, turn: TurnUsage, now: datetime
     usage = [(row.custom_identifier, row.egress_bytes, row.ingress_bytes) for row in rows]
     if args.per_customer:
         usage = await _one_query_per_customer(args, turn, now, span, [u[0] for u in usage])
-    records = [
-        {
-            "period_start": span.since,
-            "period_end": span.until,
-            "custom_identifier": customer,
-            "egress_bytes": egress,
-            "ingress_bytes": ingress,
-            "egress_gb": pricing.gigabytes(egress).quantize(GB_PLACES),
-            "cost_usd": money(pricing.list_cost(egress)),
-        }
-        for customer, egress, ingress in usage
-    ]
+    records = [_record(span, *item, pricing) for item in usage]
     how = "one query per customer" if args.per_customer else "one grouped query"
     return Report(
         title=f"Usage per customer, {span.describe()}",
         rows=records,
         caption=f"{len(records)} customers ({how}); cost at ${pricing.price_per_gb}/GB list price",
+        columns=EXPORT_COLUMNS,
+    )
+
+
+def _record(
+    span: TimeRange, customer: str, egress: int, ingress: int, pricing: Pricing
+) -> dict[str, object]:
+    return {
+        "period_start": span.since,
+        "period_end": span.until,
+        "custom_identifier": customer,
+        "egress_bytes": egress,
+        "ingress_bytes": ingress,
+        "egress_gb": pricing.gigabytes(egress).quantize(GB_PLACES),
+        "cost_usd": money(pricing.list_cost(egress)),
+    }
+
+
+async def _export_from_ledger(
+    args: argparse.Namespace, source: LedgerSource, now: datetime, span: TimeRange
+) -> Report:
+    # The billing path: one row per customer per UTC month of the period, from settled buckets.
+    pricing = pricing_of(args)
+    where = condition_for(filters_from(args), getattr(args, "filter", None) or [], now)
+    usage, notes = await source.ledger.monthly(span.since, span.until, pricing, where)
+    source.note(notes)
+    records = [
+        _record(
+            TimeRange(u.period_start, u.period_end),
+            u.custom_identifier,
+            u.egress_bytes,
+            u.ingress_bytes,
+            pricing,
+        )
+        for u in usage
+    ]
+    return Report(
+        title=f"Usage per customer per month, {span.describe()}",
+        rows=records,
+        caption=f"{len(records)} customer-months; cost at ${pricing.price_per_gb}/GB list price",
         columns=EXPORT_COLUMNS,
     )
 

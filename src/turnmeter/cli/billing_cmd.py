@@ -8,6 +8,7 @@ from typing import Any
 from turnmeter.cli.options import (
     add_connection_options,
     add_filter_options,
+    add_ledger_option,
     add_output_options,
     add_pricing_options,
     add_range_options,
@@ -37,6 +38,7 @@ def register(subparsers: Any) -> None:
     )
     add_pricing_options(budget)
     add_output_options(budget)
+    add_ledger_option(budget)
     budget.set_defaults(handler=_run("budget_report"))
 
     export = subparsers.add_parser(
@@ -62,6 +64,7 @@ def register(subparsers: Any) -> None:
         help="ask for each customer's total in a query of its own, as Cloudflare advises for "
         "billing (its data is sampled); costs one query per customer against the rate budget",
     )
+    add_ledger_option(export)
     export.set_defaults(handler=_run("export_report"), custom_identifier=None, chart=None)
 
 

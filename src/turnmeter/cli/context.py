@@ -15,6 +15,7 @@ from typing import IO, Any
 from turnmeter.cli.config import load_config
 from turnmeter.client import TurnUsage
 from turnmeter.query.timerange import TimeRange, parse_moment, resolve_range
+from turnmeter.transport.ratelimit import RateBudget
 
 ENV_SANDBOX_URL = "TURNMETER_SANDBOX_URL"
 #: The token ``--sandbox URL`` sends. Never CLOUDFLARE_API_TOKEN: the URL may be anyone's.
@@ -73,6 +74,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
+            rate_budget=shared_budget(args),
         ) as client:
             yield client, reference_time(args) if args.now or facts.now is None else facts.now
         return
@@ -82,6 +84,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         or config.get("account_tag"),
         endpoint=args.endpoint or os.environ.get("TURNMETER_ENDPOINT") or config.get("endpoint"),
         timeout=timeout,
+        rate_budget=shared_budget(args),
     )
     async with client:
         yield client, reference_time(args)
@@ -116,8 +119,16 @@ async def _in_process_sandbox(
             api_token=config.token,
             endpoint=sandbox.url,
             timeout=request_timeout,
+            rate_budget=shared_budget(args),
         ) as client:
             yield client, reference_time(args) if args.now else config.now or datetime.now(UTC)
+
+
+def shared_budget(args: argparse.Namespace) -> RateBudget | None:
+    """``--rate-budget-file FILE``: Cloudflare's budget shared through a file by every process
+    that names it (None: the client's own budget)."""
+    path = getattr(args, "rate_budget_file", None)
+    return RateBudget(path=path) if path else None
 
 
 def reference_time(args: argparse.Namespace) -> datetime:

@@ -153,3 +153,12 @@ def filters_from(args: argparse.Namespace) -> dict[str, Any]:
     """The FilterArgs given on the command line."""
     names = ("key_id", "username", "custom_identifier", "datacenter", "country", "region")
     return {name: getattr(args, name) for name in names if getattr(args, name, None)}
+
+
+def add_ledger_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger",
+        metavar="STORE",
+        help="answer from the usage ledger (sqlite:///PATH or postgresql://...) that "
+        "`turnmeter sync` fills, instead of Cloudflare: any range it covers, however old",
+    )

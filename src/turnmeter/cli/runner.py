@@ -85,5 +85,25 @@ def fetch_report(args: argparse.Namespace, fetch: Fetch) -> Report:
 
 
 async def _fetch(args: argparse.Namespace, fetch: Fetch) -> Report:
+    if getattr(args, "ledger", None):
+        return await _fetch_from_ledger(args, fetch)
     async with open_client(args) as (client, now):
         return await fetch(args, client, now)
+
+
+async def _fetch_from_ledger(args: argparse.Namespace, fetch: Fetch) -> Report:
+    # --ledger STORE: no client and no token; the ledger answers what the client would have.
+    import sys
+    from typing import cast
+
+    from turnmeter.cli.context import reference_time
+    from turnmeter.cli.ledger_source import ledger_source
+
+    async with ledger_source(args) as source:
+        report = await fetch(args, cast(TurnUsage, source), reference_time(args))
+    lines = [f"from the ledger {source.ledger.store.display}", *source.notes]
+    report.caption = "; ".join(filter(None, [report.caption, *lines]))
+    report.extra["ledger_notes"] = list(source.notes)
+    for line in source.notes:
+        print(f"turnmeter: ledger: {line}", file=sys.stderr)
+    return report

@@ -9,6 +9,7 @@ from turnmeter.cli.buckets import EVERY
 from turnmeter.cli.options import (
     add_connection_options,
     add_filter_options,
+    add_ledger_option,
     add_output_options,
     add_pricing_options,
     add_range_options,
@@ -135,6 +136,7 @@ def _command(
     add_filter_options(parser)
     add_output_options(parser, chart=chart)
     add_pricing_options(parser)
+    add_ledger_option(parser)
     return parser
 
 
