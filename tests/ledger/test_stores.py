@@ -140,7 +140,7 @@ def test_without_asyncpg_the_message_says_what_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "asyncpg", None)  # as if the extra were not installed
     code = main(["ledger", "status", "--store", "postgresql://u@127.0.0.1:1/x"])
-    assert code == 4  # ExitCode.CONFIG
+    assert code == 2  # a missing extra is refused like --chart without matplotlib
     assert "pip install 'turnmeter[postgres]'" in capsys.readouterr().err
 
 

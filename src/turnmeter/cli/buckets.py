@@ -77,6 +77,11 @@ def fill_series(
     records: list[dict[str, Any]] = []
     empty: list[Bucket] = []
     partial = [bucket for bucket in buckets(span, every) if bucket.partial]
+    # A source that keeps sums only (the ledger) answers without the average: no column then,
+    # rather than zeros that would read as "no connections".
+    average = every.average if any(every.average in row for row in found.values()) else None
+    if not found:
+        average = every.average
     for bucket in buckets(span, every):
         row = found.get(bucket.label(every))
         if row is None:
@@ -88,8 +93,8 @@ def fill_series(
             "egress_bytes": row["egress_bytes"] if row else 0,
             "ingress_bytes": row["ingress_bytes"] if row else 0,
         }
-        if every.average:
-            record[CONNECTIONS] = row[every.average] if row else 0
+        if average:
+            record[CONNECTIONS] = row[average] if row else 0
         record["partial"] = bucket.partial
         records.append(record)
     return records, empty, partial
