@@ -44,9 +44,7 @@ ROOT_TYPE = "Query"
 ROOT_FIELDS: Mapping[str, frozenset[str]] = {
     "Query": frozenset({"cost", "viewer"}),
     "viewer": frozenset({"accounts", "budget"}),
-    "account": frozenset(
-        {"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups", "settings"}
-    ),
+    "account": frozenset({"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups", "settings"}),
     "AccountSettings": frozenset({"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups"}),
 }
 
