@@ -172,9 +172,7 @@ def test_sfu_field_removed_is_breaking_for_the_sfu_operations(
 
 
 def test_new_sfu_metric_is_an_addition(tmp_path: Path, dump_text: str) -> None:
-    report = _diff(
-        tmp_path, _edit(dump_text, SFU_SUM_TYPE, SFU_SUM_TYPE + "  packets: uint64!\n")
-    )
+    report = _diff(tmp_path, _edit(dump_text, SFU_SUM_TYPE, SFU_SUM_TYPE + "  packets: uint64!\n"))
     assert report.exit_code == 0
     assert [c.message for c in report.additions] == [
         "AccountCallsUsageAdaptiveGroupsSum.packets: uint64!"
