@@ -23,7 +23,8 @@
     │       ├── LimitExceeded       range too wide, data too old, limit too large, too many fields
     │       ├── InvalidQuery        unknown field, parse and validation errors
     │       └── ServerError         internal server error
-    └── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    └── IncompleteAnswer            some accounts of a several-account question are missing
 
 Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
 Every message is written so that it cannot contain the API token.
@@ -194,3 +195,15 @@ class ServerError(GraphQLErrors):
 
 class BudgetUnknown(TurnmeterError):
     """The budget guard has no answer fresh enough to vouch for (and the policy is fail closed)."""
+
+
+class IncompleteAnswer(TurnmeterError):
+    """Some accounts of a several-account question did not answer (:mod:`turnmeter.accounts`).
+
+    ``answer`` is the :class:`~turnmeter.accounts.AccountsAnswer`: what did answer, and which
+    accounts are missing and why.
+    """
+
+    def __init__(self, message: str, answer: Any) -> None:
+        super().__init__(message)
+        self.answer = answer
