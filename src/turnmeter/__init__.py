@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     __version__: str
+    from turnmeter.accounts import AccountResult, AccountsAnswer, across_accounts
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
     from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
     from turnmeter.client import TurnUsage
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         GraphQLErrorDetail,
         GraphQLErrors,
         HTTPStatusError,
+        IncompleteAnswer,
         InvalidQuery,
         LimitExceeded,
         MalformedResponse,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
         UnreadableBody,
     )
     from turnmeter.generated import OrderBy
-    from turnmeter.pricing import Pricing
+    from turnmeter.pricing import Pricing, RealtimeEgress
     from turnmeter.query import Condition, F, Query, QueryRow
     from turnmeter.rows import (
         CustomerKeyUsage,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         SeriesPoint,
         UsageTotals,
     )
+    from turnmeter.sfu import AppUsage, SfuSeriesPoint, SfuUsage
     from turnmeter.transport.cache import Answer, with_age
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
     from turnmeter.transport.retry import RetryEvent, RetryPolicy
@@ -61,6 +64,7 @@ _ERRORS = (
     "GraphQLErrorDetail",
     "GraphQLErrors",
     "HTTPStatusError",
+    "IncompleteAnswer",
     "InvalidQuery",
     "LimitExceeded",
     "MalformedResponse",
@@ -102,6 +106,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "MonthToDate": ("turnmeter.budget", "MonthToDate"),
     "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
     "Pricing": ("turnmeter.pricing", "Pricing"),
+    "RealtimeEgress": ("turnmeter.pricing", "RealtimeEgress"),
+    "AccountResult": ("turnmeter.accounts", "AccountResult"),
+    "AccountsAnswer": ("turnmeter.accounts", "AccountsAnswer"),
+    "across_accounts": ("turnmeter.accounts", "across_accounts"),
+    "AppUsage": ("turnmeter.sfu", "AppUsage"),
+    "SfuSeriesPoint": ("turnmeter.sfu", "SfuSeriesPoint"),
+    "SfuUsage": ("turnmeter.sfu", "SfuUsage"),
     "Condition": ("turnmeter.query", "Condition"),
     "F": ("turnmeter.query", "F"),
     "Query": ("turnmeter.query", "Query"),
@@ -116,7 +127,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "AccountResult",
+    "AccountsAnswer",
     "Answer",
+    "AppUsage",
     "AuthError",
     "BearerToken",
     "BudgetDecision",
@@ -132,6 +146,7 @@ __all__ = [
     "GraphQLErrorDetail",
     "GraphQLErrors",
     "HTTPStatusError",
+    "IncompleteAnswer",
     "InvalidQuery",
     "KeyUsage",
     "LimitExceeded",
@@ -148,6 +163,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RateMode",
+    "RealtimeEgress",
     "RedirectRefused",
     "RequestTimeout",
     "ResponseError",
@@ -158,6 +174,8 @@ __all__ = [
     "Secret",
     "SeriesPoint",
     "ServerError",
+    "SfuSeriesPoint",
+    "SfuUsage",
     "TransportError",
     "TruncatedResult",
     "TurnUsage",
@@ -166,6 +184,7 @@ __all__ = [
     "UnreadableBody",
     "UsageTotals",
     "__version__",
+    "across_accounts",
     "with_age",
 ]
 

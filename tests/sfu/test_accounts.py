@@ -39,7 +39,7 @@ async def test_two_readable_accounts_and_a_forbidden_one(
     assert answer.values[SECOND].egress_bytes == _turn_egress(realtime, SECOND)
     assert answer.values[main] != answer.values[SECOND]
     assert list(answer.missing) == [FORBIDDEN]
-    assert answer.missing[FORBIDDEN].startswith("AuthError: not authorized for that account")
+    assert answer.missing[FORBIDDEN].startswith("AuthError: UsageTotal: not authorized for that")
     assert not answer.complete
     assert FORBIDDEN in answer.describe_missing()
     with pytest.raises(IncompleteAnswer, match=FORBIDDEN) as caught:

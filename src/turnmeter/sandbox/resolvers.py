@@ -110,6 +110,7 @@ def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
                 scope.now,
                 lambda: data.sfu_store(config, account_tag),
                 _confidence,
+                read_group_query,
             )
         )
     return account

@@ -19,7 +19,7 @@ import hashlib
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -248,28 +248,28 @@ def settings_entry(limits: NodeLimits) -> dict[str, Any]:
     }
 
 
-def sfu_node(limits: NodeLimits, account_tag: str, now: float, store: Any, confidence: Any) -> Any:
-    """The resolver of one account's ``callsUsageAdaptiveGroups``.
+def sfu_fields(
+    limits: NodeLimits,
+    account_tag: str,
+    now: float,
+    store: Callable[[], SfuStore],
+    confidence: Callable[[Mapping[str, Any]], Any],
+    read_query: Callable[..., GroupQuery],
+) -> Mapping[str, Any]:
+    """The SFU node of one account object, for the resolvers.
 
-    ``store`` is a zero-argument callable returning the account's :class:`SfuStore` (built on
-    first use); ``confidence`` builds a group's ALPHA confidence block (TURN's, shared).
+    ``store`` returns the account's :class:`SfuStore` (built on first use), ``confidence``
+    builds a group's ALPHA confidence block and ``read_query`` reads a node's arguments and
+    selection (both TURN's, shared: :mod:`turnmeter.sandbox.resolvers`).
     """
-    from turnmeter.sandbox.resolvers import read_group_query
 
     def node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
-        query = read_group_query(info, args, SFU_GROUP_TYPE, (tuple(SFU_SUMS), ()))
+        query = read_query(info, args, SFU_GROUP_TYPE, (tuple(SFU_SUMS), ()))
         fields = query.selected_fields
         check_node(limits, account_tag, now, query.filter, query.limit, fields, SFU_FIELD)
-        groups: list[dict[str, Any]] = store().group(query)
+        groups = store().group(query)
         for group in groups:
             group["confidence"] = confidence(group)
         return groups
 
-    return node
-
-
-def sfu_fields(
-    limits: NodeLimits, account_tag: str, now: float, store: Any, confidence: Any
-) -> Mapping[str, Any]:
-    """The SFU node, for an account object."""
-    return {SFU_FIELD: sfu_node(limits, account_tag, now, store, confidence)}
+    return {SFU_FIELD: node}
