@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.sandbox_cmd",
     "turnmeter.cli.usage_cmd",
     "turnmeter.cli.billing_cmd",
+    "turnmeter.cli.bill_cmd",
 )
 
 

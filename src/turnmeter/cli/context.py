@@ -56,14 +56,14 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
 
         defaults = SandboxConfig()
         client = TurnUsage(
-            account_tag=args.account or defaults.account_tag,
+            account_tag=first_account(args) or defaults.account_tag,
             api_token=os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token,
             endpoint=sandbox_url,
             timeout=timeout,
         )
     else:
         client = TurnUsage(
-            account_tag=args.account
+            account_tag=first_account(args)
             or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
             or config.get("account_tag"),
             endpoint=args.endpoint
@@ -79,9 +79,13 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
 async def _in_process_sandbox(
     args: argparse.Namespace, request_timeout: float | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
-    from turnmeter.sandbox import Sandbox
+    from turnmeter.sandbox import Sandbox, SandboxConfig
 
-    async with Sandbox() as sandbox:
+    # Accounts named on the command line are readable accounts of the in-process sandbox,
+    # each with synthetic data of its own.
+    main = SandboxConfig().account_tag
+    others = tuple(tag for tag in dict.fromkeys(args.account or ()) if tag != main)
+    async with Sandbox(SandboxConfig(other_accounts=others)) as sandbox:
         config = sandbox.config
         async with TurnUsage(
             account_tag=config.account_tag,
@@ -90,6 +94,17 @@ async def _in_process_sandbox(
             timeout=request_timeout,
         ) as client:
             yield client, reference_time(args) if args.now else config.now or datetime.now(UTC)
+
+
+def accounts_of(args: argparse.Namespace) -> list[str]:
+    """The ``--account`` tags, each once, in order (empty: the default account)."""
+    return list(dict.fromkeys(getattr(args, "account", None) or ()))
+
+
+def first_account(args: argparse.Namespace) -> str | None:
+    """The client's own account: the first ``--account``, if any."""
+    accounts = accounts_of(args)
+    return accounts[0] if accounts else None
 
 
 def reference_time(args: argparse.Namespace) -> datetime:
