@@ -30,16 +30,13 @@ from turnmeter.client import DEFAULT_TOP_LIMIT, TurnUsage, _account, _limit, _va
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
 from turnmeter.generated import GeneratedClient, SfuFilterInput, SfuOrderBy
 from turnmeter.query.datasets import SFU, Dataset
-from turnmeter.query.filters import OneOrMany, time_range
+from turnmeter.query.filters import OneOrMany, dimension_conditions, time_range
 from turnmeter.query.listing import Listing, collect
 from turnmeter.query.node_limits import dataset_limits
 from turnmeter.rows import DatasetLimits, UsageTotals
 
 if typing.TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
-
-    from turnmeter.query import Query, QueryRow
-    from turnmeter.query.runner import ProgressCallback
+    pass
 
 T = TypeVar("T")
 SfuOrderByArg = SfuOrderBy | str
@@ -207,56 +204,10 @@ class SfuUsage:
             self._limits_cache = await self.limits()
         return self._limits_cache
 
-    async def query(
-        self,
-        query: Query,
-        since: datetime,
-        until: datetime,
-        *,
-        clip: bool = False,
-        concurrency: int | None = None,
-        on_progress: ProgressCallback | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> list[QueryRow]:
-        """Run an SFU :class:`~turnmeter.query.Query` (``dataset=SFU``) over any range, as
-        :meth:`TurnUsage.query` runs TURN's: windows, keyset pages, exact merges."""
-        from turnmeter.query.runner import run_query
-
-        return await run_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
-        )
-
-    def stream(
-        self,
-        query: Query,
-        since: datetime,
-        until: datetime,
-        *,
-        clip: bool = False,
-        concurrency: int | None = None,
-        on_progress: ProgressCallback | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> AsyncIterator[QueryRow]:
-        """Rows of an SFU query window by window (see :meth:`TurnUsage.stream`)."""
-        from turnmeter.query.runner import stream_query
-
-        return stream_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
-        )
+    # The DSL methods are TurnUsage's own: the runner asks its host for the transport, the
+    # account, the cached node limits and the dataset, which this client answers for the SFU.
+    query = TurnUsage.query
+    stream = TurnUsage.stream
 
     async def _run(self, operation: Awaitable[T]) -> T:
         try:
@@ -273,20 +224,7 @@ def sfu_filter(since: datetime, until: datetime, **filters: Any) -> SfuFilterInp
 def _filter_json(since: datetime, until: datetime, filters: dict[str, Any]) -> dict[str, Any]:
     start, end = time_range(since, until)
     fields: dict[str, Any] = {"datetimeMinute_geq": _z(start), "datetimeMinute_lt": _z(end)}
-    for argument, value in filters.items():
-        dimension = SFU_FILTER_DIMENSIONS.get(argument)
-        if dimension is None:
-            known = ", ".join(SFU_FILTER_DIMENSIONS)
-            raise ConfigError(f"unknown SFU filter {argument!r}; known filters: {known}")
-        if value is None:
-            continue
-        values = [value] if isinstance(value, str) else list(value)
-        if not values or not all(isinstance(v, str) and v for v in values):
-            raise ConfigError(f"{argument} takes non-empty strings (one or a non-empty list)")
-        unique = list(dict.fromkeys(values))
-        fields[dimension if len(unique) == 1 else f"{dimension}_in"] = (
-            unique[0] if len(unique) == 1 else unique
-        )
+    fields.update(dimension_conditions(filters, SFU_FILTER_DIMENSIONS, "SFU filter"))
     return fields
 
 
