@@ -4,10 +4,12 @@ asked for in its own request."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 
+from tests.conftest import CANARY_TOKEN
 from tests.sfu.conftest import FORBIDDEN, NOW, SECOND
 from turnmeter import AuthError, ConfigError, IncompleteAnswer, TurnUsage
 from turnmeter.accounts import ACCOUNT_COLUMN, across_accounts
@@ -110,3 +112,28 @@ async def test_bad_account_lists(turn: TurnUsage) -> None:
         await across_accounts(turn, ["not a tag"], lambda client: client.total(SINCE, UNTIL))
     with pytest.raises(ConfigError, match="hexadecimal"):
         turn.for_account("")
+
+
+async def test_the_token_never_shows(
+    turn: TurnUsage, realtime: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="turnmeter")
+    answer = await across_accounts(
+        turn,
+        [realtime.config.account_tag, SECOND, FORBIDDEN],
+        lambda client: SfuUsage(client).total(SINCE, UNTIL),
+    )
+    copy = turn.for_account(SECOND)
+    seen = [
+        repr(answer),
+        str(answer.missing),
+        answer.describe_missing(),
+        repr(SfuUsage(turn)),
+        repr(copy),
+        repr(copy.settings),
+        *(str(r.error) for r in answer.results),
+        *(record.getMessage() for record in caplog.records),
+        *(str(record.__dict__) for record in caplog.records),
+    ]
+    assert FORBIDDEN in answer.describe_missing()
+    assert all(CANARY_TOKEN not in text for text in seen)
