@@ -95,3 +95,39 @@ def test_only_forbidden_accounts_fail_as_auth_errors(
     code = main(["top-keys", "--sandbox", url, "--account", FORBIDDEN, "--account", "0" * 32])
     assert code == ExitCode.AUTH
     assert "not authorized for that account" in capsys.readouterr().err
+
+
+def test_query_and_series_on_the_sfu_dataset(
+    url: str, accounts_sandbox: ThreadedSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = accounts_sandbox.sandbox
+    assert sandbox is not None
+    since = NOW - timedelta(days=1)
+    raw = [r for r in sandbox.sfu_rows() if since <= r.minute < NOW and r.track_type == "video"]
+    expected: dict[str, int] = {}
+    for r in raw:
+        expected[r.app_id] = expected.get(r.app_id, 0) + r.egress_bytes
+    code, rows, err = _run(
+        capsys,
+        "query", "--sandbox", url, "--dataset", "sfu", "--since", "1d",
+        "--dimensions", "app_id", "--metrics", "egress_bytes",
+        "--filter", "track_type = video",
+    )  # fmt: skip
+    assert code == 0, err
+    assert {row["app_id"]: row["egress_bytes"] for row in rows} == expected
+    code, rows, err = _run(
+        capsys, "series", "--sandbox", url, "--dataset", "sfu", "--since", "1d", "--every", "hour"
+    )
+    assert code == 0, err
+    assert set(rows[0]) == {"bucket", "egress_bytes", "ingress_bytes"}  # no averages on the SFU
+    every = [r for r in sandbox.sfu_rows() if since <= r.minute < NOW]
+    assert sum(row["egress_bytes"] for row in rows) == sum(r.egress_bytes for r in every)
+
+
+def test_turn_flags_are_refused_on_the_sfu(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["query", "--sandbox", url, "--dataset", "sfu", "--key", "k1"])
+    assert code == ExitCode.CONFIG
+    assert "--filter 'FIELD OP VALUE'" in capsys.readouterr().err
+    code = main(["query", "--sandbox", url, "--dataset", "sfu", "--filter", "key_id = k"])
+    assert code == ExitCode.CONFIG
+    assert "dimensions are: app_id, session_id" in capsys.readouterr().err

@@ -67,6 +67,7 @@ def register(subparsers: Any) -> None:
         "turnmeter series --today --every 15m --chart today.svg",
     )
     series.add_argument("--every", choices=list(GRANULARITIES), default="hour")
+    _dataset_option(series)
     series.set_defaults(handler=_handler("series_report", module="series"))
 
     query = _command(
@@ -86,6 +87,7 @@ def register(subparsers: Any) -> None:
         help="comma-separated, '-' for descending; write --order-by=-egress_bytes",
     )
     query.add_argument("--limit", type=int, help="keep the first N rows (default: all)")
+    _dataset_option(query)
     query.set_defaults(handler=_handler("query_report", module="series"))
 
     limits = subparsers.add_parser(
@@ -97,6 +99,16 @@ def register(subparsers: Any) -> None:
     add_connection_options(limits)
     add_output_options(limits)
     limits.set_defaults(handler=_handler("limits_report"))
+
+
+def _dataset_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        choices=("turn", "sfu"),
+        default="turn",
+        help="TURN's usage (default) or the Realtime SFU's (dimensions app_id, session_id, "
+        "track_id, track_type and time; filter it with --filter)",
+    )
 
 
 def _command(
