@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -196,3 +197,17 @@ async def test_synthetic_sfu_agrees_with_turn(synthetic: Sandbox) -> None:
     relayed = sum(r.ingress_bytes for r in turn if uses_sfu(r.custom_identifier))
     assert 0 < sum(r.egress_bytes for r in sfu) <= relayed
     assert any(not uses_sfu(r.custom_identifier) for r in turn)  # some customers are TURN only
+
+
+async def test_late_sfu_rows_appear_in_one_piece(http: aiohttp.ClientSession) -> None:
+    config = SandboxConfig(token=SECRET, now=NOW, rows=awkward_rows(), sfu_rows=[])
+    async with Sandbox(config) as sandbox:
+        _, body = await post(http, sandbox, TOTAL, _vars())
+        assert body["data"]["viewer"]["accounts"][0]["callsUsageAdaptiveGroups"] == []
+        late = awkward_sfu_rows()[:5]
+        assert sandbox.add_sfu_rows(late) == 5
+        _, body = await post(http, sandbox, TOTAL, _vars())
+        [group] = body["data"]["viewer"]["accounts"][0]["callsUsageAdaptiveGroups"]
+        week_start = datetime(2025, 3, 2, 12, 30, tzinfo=UTC)
+        in_week = [r for r in late if r.minute >= week_start]
+        assert group["sum"]["egressBytes"] == sum(r.egress_bytes for r in in_week)

@@ -236,6 +236,11 @@ class Sandbox:
         """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear."""
         return self.state.store.add(rows)
 
+    def add_sfu_rows(self, rows: Iterable[SfuRow], account: str | None = None) -> int:
+        """Add raw SFU rows to the main account (or ``account``), as late data would appear."""
+        tag = self.config.account_tag if account is None else account
+        return self.state.engine.accounts.sfu_store(self.config, tag).add(rows)
+
     def set_now(self, now: datetime) -> None:
         """Move the sandbox's fixed clock (``notOlderThan``, relative answers) to ``now``."""
         self.config = dataclasses.replace(self.config, now=now)
