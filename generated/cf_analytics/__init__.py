@@ -2,8 +2,44 @@
 
 from .base_model import BaseModel
 from .client import Client
-from .enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy
-from .input_types import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject
+from .enums import (
+    AccountCallsTurnUsageAdaptiveGroupsOrderBy,
+    AccountCallsUsageAdaptiveGroupsOrderBy,
+)
+from .input_types import (
+    AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+    AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+)
+from .sfu_node_limits import (
+    SfuNodeLimits,
+    SfuNodeLimitsViewer,
+    SfuNodeLimitsViewerAccounts,
+    SfuNodeLimitsViewerAccountsSettings,
+    SfuNodeLimitsViewerAccountsSettingsCallsUsageAdaptiveGroups,
+)
+from .sfu_top_apps import (
+    SfuTopApps,
+    SfuTopAppsViewer,
+    SfuTopAppsViewerAccounts,
+    SfuTopAppsViewerAccountsCallsUsageAdaptiveGroups,
+    SfuTopAppsViewerAccountsCallsUsageAdaptiveGroupsDimensions,
+    SfuTopAppsViewerAccountsCallsUsageAdaptiveGroupsSum,
+)
+from .sfu_usage_timeseries import (
+    SfuUsageTimeseries,
+    SfuUsageTimeseriesViewer,
+    SfuUsageTimeseriesViewerAccounts,
+    SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroups,
+    SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroupsDimensions,
+    SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroupsSum,
+)
+from .sfu_usage_total import (
+    SfuUsageTotal,
+    SfuUsageTotalViewer,
+    SfuUsageTotalViewerAccounts,
+    SfuUsageTotalViewerAccountsCallsUsageAdaptiveGroups,
+    SfuUsageTotalViewerAccountsCallsUsageAdaptiveGroupsSum,
+)
 from .top_custom_identifiers import (
     TopCustomIdentifiers,
     TopCustomIdentifiersViewer,
@@ -55,8 +91,32 @@ from .usage_total import (
 __all__ = [
     "AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject",
     "AccountCallsTurnUsageAdaptiveGroupsOrderBy",
+    "AccountCallsUsageAdaptiveGroupsFilter_InputObject",
+    "AccountCallsUsageAdaptiveGroupsOrderBy",
     "BaseModel",
     "Client",
+    "SfuNodeLimits",
+    "SfuNodeLimitsViewer",
+    "SfuNodeLimitsViewerAccounts",
+    "SfuNodeLimitsViewerAccountsSettings",
+    "SfuNodeLimitsViewerAccountsSettingsCallsUsageAdaptiveGroups",
+    "SfuTopApps",
+    "SfuTopAppsViewer",
+    "SfuTopAppsViewerAccounts",
+    "SfuTopAppsViewerAccountsCallsUsageAdaptiveGroups",
+    "SfuTopAppsViewerAccountsCallsUsageAdaptiveGroupsDimensions",
+    "SfuTopAppsViewerAccountsCallsUsageAdaptiveGroupsSum",
+    "SfuUsageTimeseries",
+    "SfuUsageTimeseriesViewer",
+    "SfuUsageTimeseriesViewerAccounts",
+    "SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroups",
+    "SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroupsDimensions",
+    "SfuUsageTimeseriesViewerAccountsCallsUsageAdaptiveGroupsSum",
+    "SfuUsageTotal",
+    "SfuUsageTotalViewer",
+    "SfuUsageTotalViewerAccounts",
+    "SfuUsageTotalViewerAccountsCallsUsageAdaptiveGroups",
+    "SfuUsageTotalViewerAccountsCallsUsageAdaptiveGroupsSum",
     "TopCustomIdentifiers",
     "TopCustomIdentifiersViewer",
     "TopCustomIdentifiersViewerAccounts",

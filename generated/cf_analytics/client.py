@@ -4,8 +4,18 @@
 from typing import Any, Optional, Union
 
 from .base_model import UNSET, UnsetType
-from .enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy
-from .input_types import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject
+from .enums import (
+    AccountCallsTurnUsageAdaptiveGroupsOrderBy,
+    AccountCallsUsageAdaptiveGroupsOrderBy,
+)
+from .input_types import (
+    AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+    AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+)
+from .sfu_node_limits import SfuNodeLimits
+from .sfu_top_apps import SfuTopApps
+from .sfu_usage_timeseries import SfuUsageTimeseries
+from .sfu_usage_total import SfuUsageTotal
 from .top_custom_identifiers import TopCustomIdentifiers
 from .top_keys_by_egress import TopKeysByEgress
 from .transport_base_client import TransportBaseClient
@@ -20,6 +30,145 @@ def gql(q: str) -> str:
 
 
 class Client(TransportBaseClient):
+    async def sfu_node_limits(self, account_tag: str, **kwargs: Any) -> SfuNodeLimits:
+        query = gql("""
+            query SfuNodeLimits($accountTag: string!) {
+              viewer {
+                accounts(filter: {accountTag: $accountTag}) {
+                  settings {
+                    callsUsageAdaptiveGroups {
+                      enabled
+                      availableFields
+                      maxDuration
+                      maxNumberOfFields
+                      maxPageSize
+                      notOlderThan
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"accountTag": account_tag}
+        response = await self.execute(
+            query=query, operation_name="SfuNodeLimits", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SfuNodeLimits.model_validate(data)
+
+    async def sfu_top_apps(
+        self,
+        account_tag: str,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        limit: int,
+        order_by: Union[
+            Optional[list[AccountCallsUsageAdaptiveGroupsOrderBy]], UnsetType
+        ] = UNSET,
+        **kwargs: Any,
+    ) -> SfuTopApps:
+        query = gql("""
+            query SfuTopApps($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
+              viewer {
+                accounts(filter: {accountTag: $accountTag}) {
+                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
+                    dimensions {
+                      appId
+                    }
+                    sum {
+                      egressBytes
+                      ingressBytes
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "accountTag": account_tag,
+            "filter": filter_,
+            "limit": limit,
+            "orderBy": order_by,
+        }
+        response = await self.execute(
+            query=query, operation_name="SfuTopApps", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SfuTopApps.model_validate(data)
+
+    async def sfu_usage_timeseries(
+        self,
+        account_tag: str,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        limit: int,
+        order_by: Union[
+            Optional[list[AccountCallsUsageAdaptiveGroupsOrderBy]], UnsetType
+        ] = UNSET,
+        **kwargs: Any,
+    ) -> SfuUsageTimeseries:
+        query = gql("""
+            query SfuUsageTimeseries($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsUsageAdaptiveGroupsOrderBy!] = [datetimeMinute_ASC]) {
+              viewer {
+                accounts(filter: {accountTag: $accountTag}) {
+                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
+                    dimensions {
+                      datetimeMinute
+                    }
+                    sum {
+                      egressBytes
+                      ingressBytes
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "accountTag": account_tag,
+            "filter": filter_,
+            "limit": limit,
+            "orderBy": order_by,
+        }
+        response = await self.execute(
+            query=query,
+            operation_name="SfuUsageTimeseries",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return SfuUsageTimeseries.model_validate(data)
+
+    async def sfu_usage_total(
+        self,
+        account_tag: str,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        limit: int,
+        **kwargs: Any,
+    ) -> SfuUsageTotal:
+        query = gql("""
+            query SfuUsageTotal($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!) {
+              viewer {
+                accounts(filter: {accountTag: $accountTag}) {
+                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit) {
+                    sum {
+                      egressBytes
+                      ingressBytes
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "accountTag": account_tag,
+            "filter": filter_,
+            "limit": limit,
+        }
+        response = await self.execute(
+            query=query, operation_name="SfuUsageTotal", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return SfuUsageTotal.model_validate(data)
+
     async def top_custom_identifiers(
         self,
         account_tag: str,

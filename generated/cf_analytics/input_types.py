@@ -248,4 +248,144 @@ class AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject(BaseModel):
     username_notlike: Optional[str] = None
 
 
+class AccountCallsUsageAdaptiveGroupsFilter_InputObject(BaseModel):
+    and_: Optional[list["AccountCallsUsageAdaptiveGroupsFilter_InputObject"]] = Field(
+        alias="AND", default=None
+    )
+    or_: Optional[list["AccountCallsUsageAdaptiveGroupsFilter_InputObject"]] = Field(
+        alias="OR", default=None
+    )
+    app_id: Optional[str] = Field(alias="appId", default=None)
+    app_id_geq: Optional[str] = Field(alias="appId_geq", default=None)
+    app_id_gt: Optional[str] = Field(alias="appId_gt", default=None)
+    app_id_in: Optional[list[str]] = Field(alias="appId_in", default=None)
+    app_id_leq: Optional[str] = Field(alias="appId_leq", default=None)
+    app_id_like: Optional[str] = Field(alias="appId_like", default=None)
+    app_id_lt: Optional[str] = Field(alias="appId_lt", default=None)
+    app_id_neq: Optional[str] = Field(alias="appId_neq", default=None)
+    app_id_notin: Optional[list[str]] = Field(alias="appId_notin", default=None)
+    app_id_notlike: Optional[str] = Field(alias="appId_notlike", default=None)
+    date: Optional[CFDate] = None
+    date_geq: Optional[CFDate] = None
+    date_gt: Optional[CFDate] = None
+    date_in: Optional[list[CFDate]] = None
+    date_leq: Optional[CFDate] = None
+    date_lt: Optional[CFDate] = None
+    date_neq: Optional[CFDate] = None
+    date_notin: Optional[list[CFDate]] = None
+    datetime_fifteen_minutes: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes", default=None
+    )
+    datetime_fifteen_minutes_geq: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes_geq", default=None
+    )
+    datetime_fifteen_minutes_gt: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes_gt", default=None
+    )
+    datetime_fifteen_minutes_in: Optional[list[CFTime]] = Field(
+        alias="datetimeFifteenMinutes_in", default=None
+    )
+    datetime_fifteen_minutes_leq: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes_leq", default=None
+    )
+    datetime_fifteen_minutes_lt: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes_lt", default=None
+    )
+    datetime_fifteen_minutes_neq: Optional[CFTime] = Field(
+        alias="datetimeFifteenMinutes_neq", default=None
+    )
+    datetime_fifteen_minutes_notin: Optional[list[CFTime]] = Field(
+        alias="datetimeFifteenMinutes_notin", default=None
+    )
+    datetime_five_minutes: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes", default=None
+    )
+    datetime_five_minutes_geq: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes_geq", default=None
+    )
+    datetime_five_minutes_gt: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes_gt", default=None
+    )
+    datetime_five_minutes_in: Optional[list[CFTime]] = Field(
+        alias="datetimeFiveMinutes_in", default=None
+    )
+    datetime_five_minutes_leq: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes_leq", default=None
+    )
+    datetime_five_minutes_lt: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes_lt", default=None
+    )
+    datetime_five_minutes_neq: Optional[CFTime] = Field(
+        alias="datetimeFiveMinutes_neq", default=None
+    )
+    datetime_five_minutes_notin: Optional[list[CFTime]] = Field(
+        alias="datetimeFiveMinutes_notin", default=None
+    )
+    datetime_hour: Optional[CFTime] = Field(alias="datetimeHour", default=None)
+    datetime_hour_geq: Optional[CFTime] = Field(alias="datetimeHour_geq", default=None)
+    datetime_hour_gt: Optional[CFTime] = Field(alias="datetimeHour_gt", default=None)
+    datetime_hour_in: Optional[list[CFTime]] = Field(
+        alias="datetimeHour_in", default=None
+    )
+    datetime_hour_leq: Optional[CFTime] = Field(alias="datetimeHour_leq", default=None)
+    datetime_hour_lt: Optional[CFTime] = Field(alias="datetimeHour_lt", default=None)
+    datetime_hour_neq: Optional[CFTime] = Field(alias="datetimeHour_neq", default=None)
+    datetime_hour_notin: Optional[list[CFTime]] = Field(
+        alias="datetimeHour_notin", default=None
+    )
+    datetime_minute: Optional[CFTime] = Field(alias="datetimeMinute", default=None)
+    datetime_minute_geq: Optional[CFTime] = Field(
+        alias="datetimeMinute_geq", default=None
+    )
+    datetime_minute_gt: Optional[CFTime] = Field(
+        alias="datetimeMinute_gt", default=None
+    )
+    datetime_minute_in: Optional[list[CFTime]] = Field(
+        alias="datetimeMinute_in", default=None
+    )
+    datetime_minute_leq: Optional[CFTime] = Field(
+        alias="datetimeMinute_leq", default=None
+    )
+    datetime_minute_lt: Optional[CFTime] = Field(
+        alias="datetimeMinute_lt", default=None
+    )
+    datetime_minute_neq: Optional[CFTime] = Field(
+        alias="datetimeMinute_neq", default=None
+    )
+    datetime_minute_notin: Optional[list[CFTime]] = Field(
+        alias="datetimeMinute_notin", default=None
+    )
+    session_id: Optional[str] = Field(alias="sessionId", default=None)
+    session_id_geq: Optional[str] = Field(alias="sessionId_geq", default=None)
+    session_id_gt: Optional[str] = Field(alias="sessionId_gt", default=None)
+    session_id_in: Optional[list[str]] = Field(alias="sessionId_in", default=None)
+    session_id_leq: Optional[str] = Field(alias="sessionId_leq", default=None)
+    session_id_like: Optional[str] = Field(alias="sessionId_like", default=None)
+    session_id_lt: Optional[str] = Field(alias="sessionId_lt", default=None)
+    session_id_neq: Optional[str] = Field(alias="sessionId_neq", default=None)
+    session_id_notin: Optional[list[str]] = Field(alias="sessionId_notin", default=None)
+    session_id_notlike: Optional[str] = Field(alias="sessionId_notlike", default=None)
+    track_id: Optional[str] = Field(alias="trackId", default=None)
+    track_id_geq: Optional[str] = Field(alias="trackId_geq", default=None)
+    track_id_gt: Optional[str] = Field(alias="trackId_gt", default=None)
+    track_id_in: Optional[list[str]] = Field(alias="trackId_in", default=None)
+    track_id_leq: Optional[str] = Field(alias="trackId_leq", default=None)
+    track_id_like: Optional[str] = Field(alias="trackId_like", default=None)
+    track_id_lt: Optional[str] = Field(alias="trackId_lt", default=None)
+    track_id_neq: Optional[str] = Field(alias="trackId_neq", default=None)
+    track_id_notin: Optional[list[str]] = Field(alias="trackId_notin", default=None)
+    track_id_notlike: Optional[str] = Field(alias="trackId_notlike", default=None)
+    track_type: Optional[str] = Field(alias="trackType", default=None)
+    track_type_geq: Optional[str] = Field(alias="trackType_geq", default=None)
+    track_type_gt: Optional[str] = Field(alias="trackType_gt", default=None)
+    track_type_in: Optional[list[str]] = Field(alias="trackType_in", default=None)
+    track_type_leq: Optional[str] = Field(alias="trackType_leq", default=None)
+    track_type_like: Optional[str] = Field(alias="trackType_like", default=None)
+    track_type_lt: Optional[str] = Field(alias="trackType_lt", default=None)
+    track_type_neq: Optional[str] = Field(alias="trackType_neq", default=None)
+    track_type_notin: Optional[list[str]] = Field(alias="trackType_notin", default=None)
+    track_type_notlike: Optional[str] = Field(alias="trackType_notlike", default=None)
+
+
 AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject.model_rebuild()
+AccountCallsUsageAdaptiveGroupsFilter_InputObject.model_rebuild()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     __version__: str
+    from turnmeter.accounts import AccountResult, AccountsAnswer, across_accounts
     from turnmeter.auth import BearerToken, GlobalApiKey, Secret
     from turnmeter.budget import BudgetDecision, BudgetGuard, MonthToDate, UnknownUsage
     from turnmeter.client import TurnUsage
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         GraphQLErrorDetail,
         GraphQLErrors,
         HTTPStatusError,
+        IncompleteAnswer,
         InvalidQuery,
         LedgerError,
         LimitExceeded,
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     )
     from turnmeter.generated import OrderBy
     from turnmeter.ledger import Ledger
-    from turnmeter.pricing import Pricing
+    from turnmeter.pricing import Pricing, RealtimeEgress
     from turnmeter.query import Condition, F, Query, QueryRow
     from turnmeter.rows import (
         CustomerKeyUsage,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
         SeriesPoint,
         UsageTotals,
     )
+    from turnmeter.sfu import AppUsage, SfuSeriesPoint, SfuUsage
     from turnmeter.transport.cache import Answer, with_age
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
     from turnmeter.transport.retry import RetryEvent, RetryPolicy
@@ -75,6 +78,7 @@ _ERRORS = (
     "GraphQLErrorDetail",
     "GraphQLErrors",
     "HTTPStatusError",
+    "IncompleteAnswer",
     "InvalidQuery",
     "LedgerError",
     "LimitExceeded",
@@ -129,6 +133,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
     "Ledger": ("turnmeter.ledger", "Ledger"),
     "Pricing": ("turnmeter.pricing", "Pricing"),
+    "RealtimeEgress": ("turnmeter.pricing", "RealtimeEgress"),
+    "AccountResult": ("turnmeter.accounts", "AccountResult"),
+    "AccountsAnswer": ("turnmeter.accounts", "AccountsAnswer"),
+    "across_accounts": ("turnmeter.accounts", "across_accounts"),
+    "AppUsage": ("turnmeter.sfu", "AppUsage"),
+    "SfuSeriesPoint": ("turnmeter.sfu", "SfuSeriesPoint"),
+    "SfuUsage": ("turnmeter.sfu", "SfuUsage"),
     "Condition": ("turnmeter.query", "Condition"),
     "F": ("turnmeter.query", "F"),
     "Query": ("turnmeter.query", "Query"),
@@ -144,7 +155,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "AccountResult",
+    "AccountsAnswer",
     "Answer",
+    "AppUsage",
     "AuthError",
     "BearerToken",
     "BudgetDecision",
@@ -165,6 +179,7 @@ __all__ = [
     "IceServer",
     "IceServers",
     "IceTransport",
+    "IncompleteAnswer",
     "InvalidQuery",
     "IssueDecision",
     "IssuePolicy",
@@ -186,6 +201,7 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RateMode",
+    "RealtimeEgress",
     "RedirectRefused",
     "RequestTimeout",
     "ResponseError",
@@ -196,6 +212,8 @@ __all__ = [
     "Secret",
     "SeriesPoint",
     "ServerError",
+    "SfuSeriesPoint",
+    "SfuUsage",
     "TransportError",
     "TruncatedResult",
     "TurnCredentials",
@@ -205,6 +223,7 @@ __all__ = [
     "UnreadableBody",
     "UsageTotals",
     "__version__",
+    "across_accounts",
     "with_age",
 ]
 

@@ -13,9 +13,18 @@ while the refresh goes on in the background::
             refuse(decision.reason)          # "over_budget" or "unknown"; decision.detail says why
 
 Cost is ``max(0, GB - free_tier_gb) * price_per_gb`` with GB = 10^9 bytes (Cloudflare's $0.05
-per GB over 1,000 GB free, both configurable). Months are UTC calendar months: a number from last
-month is never reported as this month's; after the 1st it counts as unknown until a refresh
-over the new month arrives.
+per GB over 1,000 GB free, both configurable).
+
+With ``include_sfu=True`` the guard counts the whole Realtime bill of the account: TURN and the
+SFU share the free tier and the bill line. Each refresh then asks for TURN's and the SFU's
+month-to-date totals (two requests, one per dataset), and the number it decides on is the
+**upper bound** of the billed egress, TURN + SFU (:class:`~turnmeter.pricing.RealtimeEgress`):
+analytics cannot tell which TURN bytes went to or came from the SFU (those are not charged
+twice), and a budget switch must err on the side of stopping early rather than spending past
+the budget. :class:`MonthToDate` carries the lower bound too.
+
+Months are UTC calendar months: a number from last month is never reported as this month's;
+after the 1st it counts as unknown until a refresh over the new month arrives.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from turnmeter.pricing import (
     DEFAULT_PRICE_PER_GB,
     Amount,
     Pricing,
+    RealtimeEgress,
     as_decimal,
     is_over_budget,
 )
@@ -69,7 +79,12 @@ class UnknownUsage(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class MonthToDate:
-    """Egress from the start of the UTC month until ``as_of``, its cost, and its age."""
+    """Egress from the start of the UTC month until ``as_of``, its cost, and its age.
+
+    With the SFU counted, ``egress_bytes`` (and the cost) is the upper bound TURN + SFU, and
+    the ``sfu_*`` and ``lower_*`` fields say what the SFU added and what the bill is at least;
+    without it they are None.
+    """
 
     month_start: datetime
     as_of: datetime
@@ -77,6 +92,11 @@ class MonthToDate:
     gigabytes: Decimal
     cost_usd: Decimal
     age: float
+    turn_egress_bytes: int | None = None
+    sfu_egress_bytes: int | None = None
+    sfu_ingress_bytes: int | None = None
+    lower_egress_bytes: int | None = None
+    lower_cost_usd: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +125,7 @@ class _Reading:
     month_end: datetime
     gigabytes: Decimal
     cost_usd: Decimal
+    realtime: RealtimeEgress | None = None  # TURN and SFU, when the SFU is counted
 
 
 class BudgetGuard:
@@ -123,6 +144,7 @@ class BudgetGuard:
         *,
         key_id: str | None = None,
         custom_identifier: str | None = None,
+        include_sfu: bool = False,
         price_per_gb: Amount = DEFAULT_PRICE_PER_GB,
         free_tier_gb: Amount = DEFAULT_FREE_TIER_GB,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
@@ -134,6 +156,14 @@ class BudgetGuard:
     ) -> None:
         if key_id is not None and custom_identifier is not None:
             raise ConfigError("guard one scope: a key_id or a custom_identifier, not both")
+        if not isinstance(include_sfu, bool):
+            raise ConfigError(f"include_sfu must be True or False, got {include_sfu!r}")
+        if include_sfu and (key_id is not None or custom_identifier is not None):
+            raise ConfigError(
+                "include_sfu guards the account's whole Realtime bill (the free tier is the "
+                "account's); the SFU has no TURN keys or custom identifiers to scope it to"
+            )
+        self.include_sfu = include_sfu
         self._turn = turn
         self._filters = {
             "key_id": _scope(key_id, "key_id"),
@@ -312,11 +342,16 @@ class BudgetGuard:
         start = month_start(now)
         self.queries += 1
         try:
-            egress = 0
-            if now > start:
+            egress, realtime = 0, None
+            if now > start and self.include_sfu:
+                realtime = await month_egress(self._turn, start, now)
+                egress = realtime.upper_bytes
+            elif now > start:
                 filters = {k: v for k, v in self._filters.items() if v is not None}
                 totals = await self._turn.total(start, now, **filters)
                 egress = totals.egress_bytes
+            elif self.include_sfu:
+                realtime = RealtimeEgress(0, 0, 0)
         except TurnmeterError as exc:
             # Keep the old number (it ages towards unknown); say why in decisions and logs.
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -324,7 +359,9 @@ class BudgetGuard:
             return
         self.last_error = None
         gigabytes, cost = self.pricing.gigabytes(egress), self.cost_of(egress)
-        self._reading = _Reading(start, now, egress, taken, next_month(start), gigabytes, cost)
+        self._reading = _Reading(
+            start, now, egress, taken, next_month(start), gigabytes, cost, realtime
+        )
         budget_logger.debug("month-to-date egress %d bytes as of %s", egress, now.isoformat())
 
     async def _refresh_loop(self) -> None:
@@ -336,6 +373,7 @@ class BudgetGuard:
             await asyncio.sleep(max(self.refresh_interval - since, 0.0) or self.refresh_interval)
 
     def _month_to_date(self, reading: _Reading) -> MonthToDate:
+        realtime = reading.realtime
         return MonthToDate(
             month_start=reading.month_start,
             as_of=reading.as_of,
@@ -343,6 +381,11 @@ class BudgetGuard:
             gigabytes=reading.gigabytes,
             cost_usd=reading.cost_usd,
             age=self._monotonic() - reading.taken,
+            turn_egress_bytes=None if realtime is None else realtime.turn_egress_bytes,
+            sfu_egress_bytes=None if realtime is None else realtime.sfu_egress_bytes,
+            sfu_ingress_bytes=None if realtime is None else realtime.sfu_ingress_bytes,
+            lower_egress_bytes=None if realtime is None else realtime.lower_bytes,
+            lower_cost_usd=None if realtime is None else self.cost_of(realtime.lower_bytes),
         )
 
 
@@ -369,3 +412,14 @@ def _callable(value: _F | None, name: str) -> _F | None:
     if value is not None and not callable(value):
         raise ConfigError(f"{name} must be callable, got {value!r}")
     return value
+
+
+async def month_egress(turn: TurnUsage, since: datetime, until: datetime) -> RealtimeEgress:
+    """TURN's and the SFU's egress (and the SFU's ingress) over ``[since, until)``: two
+    requests, one per dataset, side by side over ``turn``'s transport."""
+    from turnmeter.sfu import SfuUsage
+
+    turn_total, sfu_total = await asyncio.gather(
+        turn.total(since, until), SfuUsage(turn).total(since, until)
+    )
+    return RealtimeEgress(turn_total.egress_bytes, sfu_total.egress_bytes, sfu_total.ingress_bytes)

@@ -11,6 +11,7 @@ has the answer decoded straight into small typed rows (:mod:`turnmeter.decode.co
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Awaitable, Iterable
 from datetime import datetime
@@ -130,6 +131,22 @@ class TurnUsage:
         finish before they are cancelled.
         """
         await self.transport.close(grace=grace)
+
+    def for_account(self, account_tag: str) -> TurnUsage:
+        """A client for another account over this one's transport.
+
+        The copy shares the token, the HTTP session, the rate budget (Cloudflare's 300 queries
+        per 5 minutes belong to the token, not the account), the cache and the concurrency cap;
+        only the account tag and the node limits it reads differ. Close this client, not the
+        copy (see :mod:`turnmeter.accounts` for one question over several accounts).
+        """
+        if not isinstance(account_tag, str) or not account_tag.isalnum():
+            raise ConfigError("account tag must be the 32-character hexadecimal account id")
+        copy = object.__new__(TurnUsage)
+        copy.settings = dataclasses.replace(self.settings, account_tag=account_tag)
+        copy.transport = self.transport
+        copy._operations = self._operations
+        return copy
 
     async def top_keys(
         self,

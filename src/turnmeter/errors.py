@@ -25,7 +25,8 @@
     │       └── ServerError         internal server error
     ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
     ├── CredentialRefused           the issue policy refused to mint a TURN credential
-    └── LedgerError                 the usage ledger's store cannot be opened, read or written
+    ├── LedgerError                 the usage ledger's store cannot be opened, read or written
+    └── IncompleteAnswer            some accounts of a several-account question are missing
 
 Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
 Every message is written so that it cannot contain the API token.
@@ -218,3 +219,15 @@ class CredentialRefused(TurnmeterError):
 class LedgerError(TurnmeterError):
     """The usage ledger's store cannot be opened, migrated, read or written. The message names
     the store with any password hidden."""
+
+
+class IncompleteAnswer(TurnmeterError):
+    """Some accounts of a several-account question did not answer (:mod:`turnmeter.accounts`).
+
+    ``answer`` is the :class:`~turnmeter.accounts.AccountsAnswer`: what did answer, and which
+    accounts are missing and why.
+    """
+
+    def __init__(self, message: str, answer: Any) -> None:
+        super().__init__(message)
+        self.answer = answer

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
 from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+from cf_analytics import AccountCallsUsageAdaptiveGroupsFilter_InputObject as SfuFilterInput
+from cf_analytics import AccountCallsUsageAdaptiveGroupsOrderBy as SfuOrderBy
 from cf_analytics import Client as GeneratedClient
 from cf_analytics.transport_base_client import dump_variables
 
-__all__ = ["FilterInput", "GeneratedClient", "OrderBy", "dump_variables"]
+__all__ = [
+    "FilterInput",
+    "GeneratedClient",
+    "OrderBy",
+    "SfuFilterInput",
+    "SfuOrderBy",
+    "dump_variables",
+]

@@ -82,3 +82,37 @@ class Pricing:
     def free_tier_left_bytes(self, month_egress_bytes: int) -> int:
         """Bytes of free tier left this month."""
         return max(0, int(self.free_tier_gb * BYTES_PER_GB) - month_egress_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeEgress:
+    """One account's month of Realtime egress, TURN and SFU, and the bill it can stand for.
+
+    Cloudflare bills TURN and the SFU on one line with one free tier, and does not charge twice
+    for TURN traffic to and from the SFU. Analytics cannot tell which TURN bytes those were, so
+    the billed egress is only known between two bounds:
+
+    * **upper** ``turn + sfu_egress``: no TURN byte touched the SFU;
+    * **lower** ``sfu_egress + max(0, turn - (sfu_egress + sfu_ingress))``: as many TURN bytes
+      as possible were SFU traffic. TURN egress that is SFU traffic either came from the SFU
+      (at most the SFU's egress) or went to it (at most the SFU's ingress), and the SFU's own
+      egress is always billed.
+
+    The budget guard and ``turnmeter bill``'s over-budget verdict use the upper bound: a budget
+    switch that overcounts stops minting early, one that undercounts spends past the budget.
+    """
+
+    turn_egress_bytes: int
+    sfu_egress_bytes: int
+    sfu_ingress_bytes: int
+
+    @property
+    def upper_bytes(self) -> int:
+        """Billed egress if no TURN byte went to or came from the SFU (the guard's figure)."""
+        return self.turn_egress_bytes + self.sfu_egress_bytes
+
+    @property
+    def lower_bytes(self) -> int:
+        """Billed egress if as many TURN bytes as possible were SFU traffic."""
+        sfu_traffic = self.sfu_egress_bytes + self.sfu_ingress_bytes
+        return self.sfu_egress_bytes + max(0, self.turn_egress_bytes - sfu_traffic)

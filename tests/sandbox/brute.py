@@ -44,10 +44,11 @@ def truncate(moment: datetime, minutes: int) -> datetime:
     return midnight + into * timedelta(minutes=minutes)
 
 
-def dimension(row: UsageRow, name: str) -> Any:
-    """The value a dimension takes for one row (datetime / date / str)."""
-    if name in STRING_FIELDS:
-        return getattr(row, STRING_FIELDS[name])
+def dimension(row: Any, name: str, strings: Mapping[str, str] = STRING_FIELDS) -> Any:
+    """The value a dimension takes for one row (datetime / date / str); ``strings`` maps the
+    dataset's string dimensions to row attributes (TURN's by default)."""
+    if name in strings:
+        return getattr(row, strings[name])
     if name == "date":
         return row.minute.date()
     return truncate(row.minute, TIME_WIDTHS[name])
@@ -89,23 +90,25 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def matches(row: UsageRow, node_filter: Mapping[str, Any]) -> bool:
+def matches(
+    row: Any, node_filter: Mapping[str, Any], strings: Mapping[str, str] = STRING_FIELDS
+) -> bool:
     """Whether a row passes a filter object (keys ANDed; AND/OR lists; empty lists ignored)."""
     for key, value in node_filter.items():
         if value is None:
             continue
         if key == "AND":
-            if not all(matches(row, item) for item in value):
+            if not all(matches(row, item, strings) for item in value):
                 return False
         elif key == "OR":
-            if value and not any(matches(row, item) for item in value):
+            if value and not any(matches(row, item, strings) for item in value):
                 return False
         else:
             name, _, op = key.partition("_")
             wanted = [_parse(name, v) for v in value] if op in ("in", "notin") else value
             if op not in ("in", "notin", "like", "notlike"):
                 wanted = _parse(name, value)
-            if not _OPS[op](dimension(row, name), wanted):
+            if not _OPS[op](dimension(row, name, strings), wanted):
                 return False
     return True
 
@@ -119,19 +122,20 @@ def _render(name: str, value: Any) -> Any:
 
 
 def aggregate(
-    rows: Sequence[UsageRow],
+    rows: Sequence[UsageRow] | Sequence[Any],
     node_filter: Mapping[str, Any],
     dims: Sequence[str],
     sums: Sequence[str],
     avgs: Sequence[str],
     order_by: Sequence[str],
     limit: int,
+    strings: Mapping[str, str] = STRING_FIELDS,
 ) -> list[dict[str, Any]]:
-    """The groups (as JSON) the node must return."""
-    groups: dict[tuple[Any, ...], list[UsageRow]] = {}
+    """The groups (as JSON) the node must return (``strings``: see :func:`dimension`)."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     for row in rows:
-        if matches(row, node_filter):
-            groups.setdefault(tuple(dimension(row, d) for d in dims), []).append(row)
+        if matches(row, node_filter, strings):
+            groups.setdefault(tuple(dimension(row, d, strings) for d in dims), []).append(row)
     results = []
     for key, members in groups.items():
         total = {
@@ -139,11 +143,13 @@ def aggregate(
             "ingressBytes": sum(r.ingress_bytes for r in members),
         }
         averages = {}
+        # SFU rows have no connections (and the SFU node no avg block).
         # connection-minutes per bucket / the bucket's minutes, averaged over the buckets; a
         # group that is itself a time bucket no wider than the average's is its one bucket
+        turn = hasattr(members[0], "concurrent_connections")
         group_width = min((TIME_WIDTHS[d] for d in dims if d in TIME_WIDTHS), default=0)
-        connections = sum(r.concurrent_connections for r in members)
-        for name, width in AVG_WIDTHS.items():
+        connections = sum(r.concurrent_connections for r in members) if turn else 0
+        for name, width in AVG_WIDTHS.items() if turn else ():
             if 0 < group_width <= width:
                 minutes = group_width
             else:

@@ -19,6 +19,7 @@ SUM_TYPE = "type AccountCallsTurnUsageAdaptiveGroupsSum {\n"
 DIMENSIONS_TYPE = "type AccountCallsTurnUsageAdaptiveGroupsDimensions {\n"
 FILTER_INPUT = "input AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject {\n"
 ORDER_BY_ENUM = "enum AccountCallsTurnUsageAdaptiveGroupsOrderBy {\n"
+SFU_SUM_TYPE = "type AccountCallsUsageAdaptiveGroupsSum {\n"
 EGRESS = (
     '  """\n  The total bytes sent by Calls TURN, observed over the queried time period\n  """\n'
 )
@@ -149,11 +150,33 @@ def test_unused_turn_field_change_is_reported_elsewhere(tmp_path: Path, dump_tex
 
 
 def test_unrelated_dataset_change_has_no_impact(tmp_path: Path, dump_text: str) -> None:
-    calls_sum = "type AccountCallsUsageAdaptiveGroupsSum {\n"
-    report = _diff(tmp_path, _edit(dump_text, calls_sum, calls_sum + "  packets: uint64!\n"))
+    ai_sum = "type AccountAiGatewayRequestsAdaptiveGroupsSum {\n"
+    report = _diff(tmp_path, _edit(dump_text, ai_sum, ai_sum + "  packets: uint64!\n"))
     assert report.exit_code == 0
-    assert report.render().count("\n") == 11  # the operations and the verdict, nothing else
+    # the operations and the verdict, nothing else
+    assert report.render().count("\n") == 5 + len(report.operations)
     assert not report.elsewhere
+
+
+def test_sfu_field_removed_is_breaking_for_the_sfu_operations(
+    tmp_path: Path, dump_text: str
+) -> None:
+    start = dump_text.index(SFU_SUM_TYPE)
+    end = dump_text.index("\n}\n", start)
+    edited = dump_text[:start] + SFU_SUM_TYPE + "  egressBytes: int64!" + dump_text[end:]
+    report = _diff(tmp_path, edited)
+    assert report.exit_code == 1
+    failed = sorted(op.name for op in report.operations if not op.valid)
+    assert failed == ["SfuTopApps", "SfuUsageTimeseries", "SfuUsageTotal"]
+    assert "AccountCallsUsageAdaptiveGroupsSum.ingressBytes was removed" in report.render()
+
+
+def test_new_sfu_metric_is_an_addition(tmp_path: Path, dump_text: str) -> None:
+    report = _diff(tmp_path, _edit(dump_text, SFU_SUM_TYPE, SFU_SUM_TYPE + "  packets: uint64!\n"))
+    assert report.exit_code == 0
+    assert [c.message for c in report.additions] == [
+        "AccountCallsUsageAdaptiveGroupsSum.packets: uint64!"
+    ]
 
 
 def test_description_changes_only_have_no_impact(tmp_path: Path, dump_text: str) -> None:

@@ -40,6 +40,29 @@ def test_committed_schema_builds_and_has_no_descriptions() -> None:
     )  # type: ignore[union-attr]
 
 
+def test_committed_schema_keeps_the_sfu_dataset_and_its_settings() -> None:
+    schema = build_schema(COMMITTED_SCHEMA.read_text(encoding="utf-8"))
+    account = schema.type_map["account"]
+    assert {"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups"} <= set(account.fields)  # type: ignore[attr-defined]
+    assert "callsUsageAdaptiveGroups" in schema.type_map["AccountSettings"].fields  # type: ignore[attr-defined]
+    dimensions = schema.type_map["AccountCallsUsageAdaptiveGroupsDimensions"]
+    assert set(dimensions.fields) == {  # type: ignore[attr-defined]
+        "appId",
+        "date",
+        "datetimeMinute",
+        "datetimeFiveMinutes",
+        "datetimeFifteenMinutes",
+        "datetimeHour",
+        "sessionId",
+        "trackId",
+        "trackType",
+    }
+    group = schema.type_map["AccountCallsUsageAdaptiveGroups"]
+    assert "avg" not in group.fields  # type: ignore[attr-defined]
+    # The testing-only status dataset stays out.
+    assert "callsStatusAdaptive" not in account.fields  # type: ignore[attr-defined]
+
+
 def test_prune_file_writes_schema_and_provenance(tmp_path: Path) -> None:
     result = prune_file(DUMP, tmp_path / "schema")
     assert result.schema_file is not None

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "turnmeter.cli.credentials_cmd",
     "turnmeter.cli.exporter_cmd",
     "turnmeter.cli.sync_cmd",
+    "turnmeter.cli.bill_cmd",
 )
 
 

@@ -16,6 +16,7 @@ from turnmeter.errors import ConfigError
 from turnmeter.query import F
 from turnmeter.query.catalog import DIMENSIONS
 from turnmeter.query.conditions import Condition
+from turnmeter.query.datasets import SFU, TURN, Dataset, SfuF
 from turnmeter.query.filters import FILTER_DIMENSIONS
 from turnmeter.query.timerange import parse_moment
 
@@ -26,15 +27,28 @@ _FRIENDLY_BY_SCHEMA = {spec.schema: spec.name for spec in DIMENSIONS}
 
 
 def condition_for(
-    flags: Mapping[str, Sequence[str]], expressions: Sequence[str], now: datetime
+    flags: Mapping[str, Sequence[str]],
+    expressions: Sequence[str],
+    now: datetime,
+    dataset: Dataset = TURN,
 ) -> Condition | None:
-    """All flag filters and ``--filter`` expressions, ANDed; None when there are none."""
+    """All flag filters and ``--filter`` expressions, ANDed; None when there are none.
+
+    The flags (``--key``, ``--customer``, ...) are TURN dimensions; an SFU query takes
+    ``--filter`` expressions on its own dimensions (``'track_type = video'``).
+    """
+    if flags and dataset is not TURN:
+        raise ConfigError(
+            "--key, --user, --customer, --datacenter, --country and --region filter TURN's "
+            f"dimensions, which the {dataset.label} dataset does not have; filter it with "
+            "--filter 'FIELD OP VALUE', e.g. --filter 'track_type = video'"
+        )
     parts: list[Condition] = []
     for argument, values in flags.items():
         field = getattr(F, _FRIENDLY_BY_SCHEMA[FILTER_DIMENSIONS[argument]])
         unique = list(dict.fromkeys(values))
         parts.append(field == unique[0] if len(unique) == 1 else field.in_(unique))
-    parts.extend(parse_expression(text, now) for text in expressions)
+    parts.extend(parse_expression(text, now, dataset) for text in expressions)
     if not parts:
         return None
     combined = parts[0]
@@ -43,7 +57,7 @@ def condition_for(
     return combined
 
 
-def parse_expression(text: str, now: datetime) -> Condition:
+def parse_expression(text: str, now: datetime, dataset: Dataset = TURN) -> Condition:
     """``"username like bot-%"`` -> ``F.username.like("bot-%")``."""
     if len(text.strip().splitlines()) > 1:
         # Without this, "must read FIELD OP VALUE" would blame a well-formed expression.
@@ -58,9 +72,9 @@ def parse_expression(text: str, now: datetime) -> Condition:
             "'datacenter_country in DE,FR'"
         )
     name, op, raw = match.group(1), match.group(2), match.group(3)
-    field = getattr(F, name, None)
-    if field is None:
-        known = ", ".join(spec.name for spec in DIMENSIONS)
+    field = getattr(SfuF if dataset is SFU else F, name, None)
+    if field is None or name.startswith("_"):
+        known = ", ".join(spec.name for spec in dataset.dimensions)
         raise ConfigError(f"--filter: unknown dimension {name!r}; dimensions are: {known}")
     if op in ("in", "notin"):
         values = [_value(name, item.strip(), now) for item in raw.split(",") if item.strip()]

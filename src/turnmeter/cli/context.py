@@ -70,7 +70,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         facts = await probe_sandbox(sandbox_url, token, timeout)
         args.rate_limit_words = facts.rate_limit
         async with _client(
-            account_tag=args.account or defaults.account_tag,
+            account_tag=first_account(args) or defaults.account_tag,
             api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
@@ -79,7 +79,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             yield client, reference_time(args) if args.now or facts.now is None else facts.now
         return
     client = _client(
-        account_tag=args.account
+        account_tag=first_account(args)
         or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
         or config.get("account_tag"),
         endpoint=args.endpoint or os.environ.get("TURNMETER_ENDPOINT") or config.get("endpoint"),
@@ -109,9 +109,12 @@ async def _in_process_sandbox(
     from turnmeter.sandbox import Sandbox, SandboxConfig
 
     # With --now the synthetic data is made for that clock, so the same command answers the same
-    # numbers on any day (the README's examples are reproducible).
+    # numbers on any day (the README's examples are reproducible). Accounts named on the command
+    # line are readable accounts of the in-process sandbox, each with synthetic data of its own.
     fixed = reference_time(args) if getattr(args, "now", None) else None
-    async with Sandbox(SandboxConfig(now=fixed)) as sandbox:
+    main = SandboxConfig().account_tag
+    others = tuple(tag for tag in dict.fromkeys(args.account or ()) if tag != main)
+    async with Sandbox(SandboxConfig(now=fixed, other_accounts=others)) as sandbox:
         config = sandbox.config
         args.rate_limit_words = rate_limit_words(config.rate_limit, config.rate_window)
         async with TurnUsage(
@@ -129,6 +132,17 @@ def shared_budget(args: argparse.Namespace) -> RateBudget | None:
     that names it (None: the client's own budget)."""
     path = getattr(args, "rate_budget_file", None)
     return RateBudget(path=path) if path else None
+
+
+def accounts_of(args: argparse.Namespace) -> list[str]:
+    """The ``--account`` tags, each once, in order (empty: the default account)."""
+    return list(dict.fromkeys(getattr(args, "account", None) or ()))
+
+
+def first_account(args: argparse.Namespace) -> str | None:
+    """The client's own account: the first ``--account``, if any."""
+    accounts = accounts_of(args)
+    return accounts[0] if accounts else None
 
 
 def reference_time(args: argparse.Namespace) -> datetime:

@@ -31,6 +31,7 @@ class ExitCode(enum.IntEnum):
     SERVER = 8
     QUERY = 9
     SCHEMA = 10
+    PARTIAL = 11  # several accounts: some answered, the others are named on stderr
     INTERRUPTED = 130
     BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 

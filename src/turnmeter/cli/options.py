@@ -74,7 +74,14 @@ def _seconds(text: str, *, positive: bool) -> float:
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
-    group.add_argument("--account", help="account tag (default: $CLOUDFLARE_ACCOUNT_ID)")
+    group.add_argument(
+        "--account",
+        action="append",
+        type=non_empty,
+        metavar="TAG",
+        help="account tag (default: $CLOUDFLARE_ACCOUNT_ID); repeat for several accounts: "
+        "one row set each, an account column, and the missing ones named",
+    )
     group.add_argument("--endpoint", help="GraphQL endpoint (default: Cloudflare's)")
     group.add_argument(
         "--sandbox",

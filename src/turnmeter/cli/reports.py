@@ -7,6 +7,7 @@ split into windows and large results paged, with a progress bar on a terminal.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,8 +22,9 @@ from turnmeter.cli.runner import Report
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
 from turnmeter.pricing import Pricing
-from turnmeter.query import Query, QueryRow
+from turnmeter.query import TURN, Query, QueryRow
 from turnmeter.query.timerange import TimeRange
+from turnmeter.sfu import SfuUsage
 
 #: Cents to four places: enough for per-customer shares of a cent.
 MONEY_PLACES = Decimal("0.0001")
@@ -88,20 +90,20 @@ async def run_query(
     progress: bool = True,
 ) -> list[QueryRow]:
     """Run ``query`` with the command line's filters over ``span``, drawing progress."""
-    where = condition_for(filters_from(args), getattr(args, "filter", None) or [], now)
+    flags, expressions = filters_from(args), getattr(args, "filter", None) or []
+    where = condition_for(flags, expressions, now, query.dataset)
     if where is not None:
-        query = Query(
-            dimensions=query.dimensions,
-            metrics=query.metrics,
-            where=where if query.where is None else query.where & where,
-            order_by=query.order_by,
-            limit=query.limit,
+        query = dataclasses.replace(
+            query, where=where if query.where is None else query.where & where
         )
     clip = bool(getattr(args, "clip", False))
+    # An SFU query (``--dataset sfu``) runs through SfuUsage over the same client.
+    host: Any = turn if query.dataset is TURN else SfuUsage(turn)
     with progress_bar(args.command, enabled=None if progress else False) as on_progress:
-        return await turn.query(
+        rows: list[QueryRow] = await host.query(
             query, span.since, span.until, on_progress=on_progress, clock=lambda: now, clip=clip
         )
+        return rows
 
 
 def ranked(

@@ -4,37 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from turnmeter.cli.context import open_client, output_format, output_stream
+from turnmeter.cli.context import accounts_of, open_client, output_format, output_stream
 from turnmeter.cli.output import write_parquet, write_rows
 from turnmeter.cli.render import sparkline
+from turnmeter.cli.report import Fetch as Fetch  # re-exported: commands import them from here
+from turnmeter.cli.report import Report as Report
+from turnmeter.cli.several import several_accounts
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
-
-if TYPE_CHECKING:
-    from turnmeter.cli.chart import ChartSpec
-
-
-@dataclass(slots=True)
-class Report:
-    """What a command fetched: rows to write, a title, and how to chart them."""
-
-    title: str
-    rows: list[dict[str, Any]]
-    caption: str | None = None
-    chart: ChartSpec | None = None  # how to chart the rows (None: this report cannot chart)
-    chart_rows: list[dict[str, Any]] | None = None  # rows to chart, if not ``rows``
-    sparkline: str | None = None  # a value column to draw under the table on a terminal
-    columns: tuple[str, ...] = ()  # field names, for a CSV header when there are no rows
-    exit_code: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-Fetch = Callable[[argparse.Namespace, TurnUsage, datetime], Awaitable[Report]]
 
 
 def run_report(args: argparse.Namespace, fetch: Fetch) -> int:
@@ -88,7 +66,10 @@ async def _fetch(args: argparse.Namespace, fetch: Fetch) -> Report:
     if getattr(args, "ledger", None):
         return await _fetch_from_ledger(args, fetch)
     async with open_client(args) as (client, now):
-        return await fetch(args, client, now)
+        accounts = accounts_of(args)
+        if len(accounts) < 2:
+            return await fetch(args, client, now)
+        return await several_accounts(args, client, now, accounts, fetch)
 
 
 async def _fetch_from_ledger(args: argparse.Namespace, fetch: Fetch) -> Report:

@@ -74,7 +74,21 @@ def _register_serve(commands: Any) -> None:
         help="a database from `sandbox seed`, or rows in .csv/.ndjson (default: synthetic)",
     )
     parser.add_argument("--token", help="Bearer token to accept (default: the sandbox token)")
-    parser.add_argument("--account-tag", metavar="TAG", help="the one account tag to accept")
+    parser.add_argument("--account-tag", metavar="TAG", help="the main account tag")
+    parser.add_argument(
+        "--other-account",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="a further account the token may read, with synthetic data of its own (repeatable)",
+    )
+    parser.add_argument(
+        "--forbidden-account",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="an account the token may not read: 403 not authorized (repeatable)",
+    )
     _data_options(parser)
     limits = parser.add_argument_group("node limits (Cloudflare's defaults)")
     limits.add_argument("--max-page-size", type=int, default=10_000, metavar="N")
@@ -140,6 +154,8 @@ def _config(args: argparse.Namespace) -> Any:
         error_status=args.error_status,
         rate_limit=args.rate_limit or None,
         rate_window=args.rate_window,
+        other_accounts=tuple(getattr(args, "other_account", ())),
+        forbidden_accounts=tuple(getattr(args, "forbidden_account", ())),
     )
 
 
@@ -162,7 +178,10 @@ def _serve(args: argparse.Namespace) -> int:
     clock = state.config.now.isoformat() if state.config.now else "real time"
     print(
         f"turnmeter sandbox: {url}  ({state.store.count():,} rows, clock {clock})\n"
-        f"  account tag: {state.config.account_tag}\n"
+        f"  account tag: {state.config.account_tag}"
+        + "".join(f", {tag}" for tag in state.config.other_accounts)
+        + "".join(f", {tag} (forbidden)" for tag in state.config.forbidden_accounts)
+        + "\n"
         f"  token: {'as given by --token' if args.token else 'the default sandbox token'}\n"
         f"  TURN key API: http://{args.host}:{args.port}/v1 (bearer: the default TURN key "
         "token, see docs/sandbox.md)\n"

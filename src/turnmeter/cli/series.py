@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +14,8 @@ from turnmeter.cli.reports import filters_title, run_query
 from turnmeter.cli.runner import Report
 from turnmeter.client import TurnUsage
 from turnmeter.errors import ConfigError
-from turnmeter.query import Query
-from turnmeter.query.catalog import lookup
+from turnmeter.query import TURN, Query
+from turnmeter.query.datasets import Dataset, dataset_named
 
 #: The series chart's second axis, and the table's note on what the column means.
 CONNECTIONS_AXIS = "connections open (mean over the bucket)"
@@ -27,9 +28,18 @@ _TIME_DIMENSIONS = {every.dimension: every.seconds for every in EVERY.values()}
 
 async def series_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:
     span = time_range_of(args, now)
+    dataset = dataset_named(getattr(args, "dataset", "turn"))
     every = EVERY[args.every]
+    if dataset is not TURN:
+        # The SFU has no averages: its series is egress and ingress only.
+        every = dataclasses.replace(every, average=None)
     metrics = ("egress_bytes", "ingress_bytes") + ((every.average,) if every.average else ())
-    query = Query(dimensions=(every.dimension,), metrics=metrics, order_by=(every.dimension,))
+    query = Query(
+        dimensions=(every.dimension,),
+        metrics=metrics,
+        order_by=(every.dimension,),
+        dataset=dataset,
+    )
     rows = await run_query(args, turn, now, query, span)
     found = {getattr(row, every.dimension): row.as_dict() for row in rows}
     keep_empty = not args.skip_empty
@@ -45,8 +55,10 @@ async def series_report(args: argparse.Namespace, turn: TurnUsage, now: datetime
         notes.append("partial = the range covers only part of the bucket")
     if every.average:
         notes.append(_CONNECTIONS_NOTE)
+    service = "" if dataset is TURN else f"{dataset.label} "
     return Report(
-        title=f"Egress and ingress per {every.noun}{filters_title(args)}, {span.describe()}",
+        title=f"{service}Egress and ingress per {every.noun}{filters_title(args)}, "
+        f"{span.describe()}",
         rows=records,
         caption="; ".join(notes),
         chart=ChartSpec(
@@ -73,22 +85,26 @@ async def query_report(args: argparse.Namespace, turn: TurnUsage, now: datetime)
         raise ConfigError("--metrics needs at least one metric, e.g. egress_bytes")
     if args.limit is not None and args.limit < 0:
         raise ConfigError("--limit must be 0 (every row) or more")
+    dataset = dataset_named(getattr(args, "dataset", "turn"))
     query = Query(
         dimensions=dimensions,
         metrics=metrics,
         order_by=_names(args.order_by),
         limit=args.limit or None,
+        dataset=dataset,
     )
     rows = await run_query(args, turn, now, query, span)
     records = [row.as_dict() for row in rows]
-    what = ", ".join(lookup(m, "metric").name.removesuffix("_bytes") for m in metrics)
-    by = f" by {', '.join(lookup(d, 'dimension').name for d in dimensions)}" if dimensions else ""
-    heading = f"{what}{by}".replace("_", " ")
+    what = ", ".join(dataset.lookup(m, "metric").name.removesuffix("_bytes") for m in metrics)
+    names = ", ".join(dataset.lookup(d, "dimension").name for d in dimensions)
+    heading = f"{what}{f' by {names}' if dimensions else ''}".replace("_", " ")
+    heading = heading[:1].upper() + heading[1:]
+    service = "" if dataset is TURN else f"{dataset.label} "
     return Report(
-        title=f"{heading[:1].upper()}{heading[1:]}{filters_title(args)}, {span.describe()}",
+        title=f"{service}{heading}{filters_title(args)}, {span.describe()}",
         rows=records,
         caption=f"{len(records)} rows",
-        chart=_chart_spec(dimensions, metrics),
+        chart=_chart_spec(dataset, dimensions, metrics),
     )
 
 
@@ -105,12 +121,12 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
-def _chart_spec(dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> Any:
+def _chart_spec(dataset: Dataset, dimensions: tuple[str, ...], metrics: tuple[str, ...]) -> Any:
     # One label column (the dimension) and one value (the first metric), by friendly names.
     if len(dimensions) != 1:
         return None
-    label = lookup(dimensions[0], "dimension").name
-    value = lookup(metrics[0], "metric").name
+    label = dataset.lookup(dimensions[0], "dimension").name
+    value = dataset.lookup(metrics[0], "metric").name
     if label in _TIME_DIMENSIONS:
         return ChartSpec(label, (value,), "time (UTC)", bucket_seconds=_TIME_DIMENSIONS[label])
     return ChartSpec(label, (value,), label.replace("_", " "), order_by_value=True)

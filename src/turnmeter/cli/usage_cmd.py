@@ -79,6 +79,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also draw the connections open on the chart's second axis",
     )
+    _dataset_option(series)
     series.set_defaults(handler=_handler("series_report", module="series"))
 
     query = _command(
@@ -100,6 +101,7 @@ def register(subparsers: Any) -> None:
     query.add_argument(
         "--limit", type=at_least(0), help="keep the first N rows (default, or 0: every row)"
     )
+    _dataset_option(query)
     query.set_defaults(handler=_handler("query_report", module="series"), chart_check=_query_chart)
 
     limits = subparsers.add_parser(
@@ -117,6 +119,16 @@ def _query_chart(args: argparse.Namespace) -> None:
     from turnmeter.cli.series import query_chart_check
 
     query_chart_check(args)
+
+
+def _dataset_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        choices=("turn", "sfu"),
+        default="turn",
+        help="TURN's usage (default) or the Realtime SFU's (dimensions app_id, session_id, "
+        "track_id, track_type and time; filter it with --filter)",
+    )
 
 
 def _command(

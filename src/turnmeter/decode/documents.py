@@ -1,7 +1,8 @@
 """What turnmeter learns once per distinct query text: its cost and the JSON types of its leaves.
 
 * **Cost**: Cloudflare counts every dataset node in a request against the 300-per-5-minutes
-  budget, so a request costs the number of ``callsTurnUsageAdaptiveGroups`` fields it selects
+  budget, so a request costs the number of dataset fields it selects (TURN's
+  ``callsTurnUsageAdaptiveGroups`` and the SFU's ``callsUsageAdaptiveGroups``)
   (aliases and fragments included; the ``settings { callsTurnUsageAdaptiveGroups }`` limits node
   is not a dataset node). A request with no dataset node (limits, introspection) still costs 1:
   it is still a query to Cloudflare, and over-counting is the safe side.
@@ -47,6 +48,9 @@ from turnmeter.errors import MalformedResponse
 from turnmeter.resources import schema_text
 
 TURN_FIELD = "callsTurnUsageAdaptiveGroups"
+SFU_FIELD = "callsUsageAdaptiveGroups"
+#: The dataset nodes a request pays for: TURN's and the SFU's, one query each.
+DATASET_FIELDS = frozenset({TURN_FIELD, SFU_FIELD})
 #: The parent field whose ``callsTurnUsageAdaptiveGroups`` child is the limits node, not data.
 SETTINGS_FIELD = "settings"
 #: How many distinct query texts keep their analysis (the facade has a handful).
@@ -115,7 +119,7 @@ def _count_nodes(
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             name = selection.name.value
-            total += name == TURN_FIELD and parent != SETTINGS_FIELD
+            total += name in DATASET_FIELDS and parent != SETTINGS_FIELD
             total += _count_nodes(selection.selection_set, fragments, name, depth + 1)
         elif isinstance(selection, InlineFragmentNode):
             total += _count_nodes(selection.selection_set, fragments, parent, depth + 1)

@@ -1,4 +1,5 @@
-"""What an operation selects under ``callsTurnUsageAdaptiveGroups``: the decoders' input.
+"""What an operation selects under its dataset node (TURN's ``callsTurnUsageAdaptiveGroups`` or the
+SFU's ``callsUsageAdaptiveGroups``): the decoders' input.
 
 The leaves' Cloudflare scalars and nullability come from the pruned schema, and operation texts
 from ``queries/``: nothing here restates the schema.
@@ -11,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, parse
+from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, get_named_type, parse
 from graphql import GraphQLNonNull as NonNull
 from graphql import GraphQLScalarType as ScalarType
 
-from turnmeter.decode.documents import TURN_FIELD, turn_schema
+from turnmeter.decode.documents import DATASET_FIELDS, turn_schema
 from turnmeter.decode.scalars import (
     BOOL_SCALARS,
     FLOAT_SCALARS,
@@ -70,8 +71,11 @@ def shape_of(query: str, operation: str) -> Shape:
         raise QueryError(f"no operation named {operation!r} in the query text")
     viewer = _child(node.selection_set.selections, "viewer")
     accounts = _child(_selections(viewer), "accounts")
-    groups = _child(_selections(accounts), TURN_FIELD)
-    schema_type = turn_schema().get_type("AccountCallsTurnUsageAdaptiveGroups")
+    groups = _dataset_child(_selections(accounts))
+    # The group type of whichever dataset it is (TURN's or the SFU's), from the schema.
+    account_type = turn_schema().get_type("account")
+    assert isinstance(account_type, GraphQLObjectType)
+    schema_type = get_named_type(account_type.fields[groups.name.value].type)
     assert isinstance(schema_type, GraphQLObjectType)
     leaves = tuple(_leaves(_selections(groups), schema_type, ()))
     return Shape(groups_key=_key(groups), leaves=leaves)
@@ -87,6 +91,13 @@ def _child(selections: Sequence[Any], name: str) -> FieldNode:
     found = [s for s in selections if isinstance(s, FieldNode) and s.name.value == name]
     if len(found) != 1:
         raise QueryError(f"the fast path needs exactly one {name!r} field (no fragments)")
+    return found[0]
+
+
+def _dataset_child(selections: Sequence[Any]) -> FieldNode:
+    found = [s for s in selections if isinstance(s, FieldNode) and s.name.value in DATASET_FIELDS]
+    if len(found) != 1:
+        raise QueryError("the fast path needs exactly one dataset field (no fragments)")
     return found[0]
 
 

@@ -13,6 +13,9 @@
     )
     rows = await turn.query(q, since, until)
 
+The SFU's dataset has its own catalog: ``Query(dimensions=["app_id"], dataset=SFU,
+where=SfuF.track_type == "video")``, run with :meth:`turnmeter.SfuUsage.query`.
+
 Run it with :meth:`turnmeter.TurnUsage.query` or :meth:`turnmeter.TurnUsage.stream`; the
 windows, pages and merging are in :mod:`turnmeter.query.windows`.
 """
@@ -21,7 +24,20 @@ from __future__ import annotations
 
 from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
 from turnmeter.query.conditions import Condition, F
+from turnmeter.query.datasets import SFU, TURN, Dataset, SfuF
 from turnmeter.query.model import Query
 from turnmeter.query.rows import QueryRow
 
-__all__ = ["DIMENSIONS", "METRICS", "Condition", "F", "FieldSpec", "Query", "QueryRow"]
+__all__ = [
+    "DIMENSIONS",
+    "METRICS",
+    "SFU",
+    "TURN",
+    "Condition",
+    "Dataset",
+    "F",
+    "FieldSpec",
+    "Query",
+    "QueryRow",
+    "SfuF",
+]

@@ -124,3 +124,8 @@ def lookup(name: str, want: Literal["dimension", "metric", "any"] = "any") -> Fi
         raise QueryError(f"unknown metric {name!r}; metrics are: {choices}")
     choices = ", ".join(s.name for s in (*DIMENSIONS, *METRICS))
     raise QueryError(f"unknown field {name!r}; fields are: {choices}")
+
+
+#: A dimension's spec from its friendly name, schema name and kind (other datasets' catalogs,
+#: :mod:`turnmeter.query.datasets`, are built with it too).
+dimension_spec = _dimension

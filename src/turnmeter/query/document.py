@@ -18,37 +18,36 @@ from graphql import print_ast, validate
 from turnmeter.decode.documents import turn_schema
 from turnmeter.errors import QueryError
 from turnmeter.query.catalog import FieldSpec
+from turnmeter.query.datasets import TURN, Dataset
 
-#: The operation name every DSL query is sent under.
-OPERATION_NAME = "TurnUsageQuery"
+#: The operation name every TURN DSL query is sent under (each dataset has its own).
+OPERATION_NAME = TURN.operation_name
 #: Distinct shapes whose compiled text is kept (each is a few hundred bytes).
 DOCUMENT_CACHE_SIZE = 256
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def document_for(fields: tuple[FieldSpec, ...]) -> str:
-    """The validated query text selecting ``fields`` (dimension order is kept: it is the
-    server's tie-breaking order)."""
+def document_for(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> str:
+    """The validated query text selecting ``fields`` of ``dataset``'s node (dimension order is
+    kept: it is the server's tie-breaking order)."""
     schema = turn_schema()
     ds = DSLSchema(schema)
     var = DSLVariableDefinitions()  # type: ignore[no-untyped-call]
-    group_type = ds.AccountCallsTurnUsageAdaptiveGroups
+    group_type = getattr(ds, dataset.type_name())
     blocks: list[Any] = []
-    for block, type_name in (
-        ("dimensions", "AccountCallsTurnUsageAdaptiveGroupsDimensions"),
-        ("sum", "AccountCallsTurnUsageAdaptiveGroupsSum"),
-        ("avg", "AccountCallsTurnUsageAdaptiveGroupsAvg"),
-    ):
-        leaves = [getattr(getattr(ds, type_name), f.schema) for f in fields if f.block == block]
+    for block in ("dimensions", "sum", "avg"):
+        leaves = [f for f in fields if f.block == block]
         if leaves:
-            blocks.append(getattr(group_type, block).select(*leaves))
-    node = ds.account.callsTurnUsageAdaptiveGroups(
+            block_type = getattr(ds, dataset.type_name(block))
+            selected = [getattr(block_type, f.schema) for f in leaves]
+            blocks.append(getattr(group_type, block).select(*selected))
+    node = getattr(ds.account, dataset.node)(
         filter=var.filter, limit=var.limit, orderBy=var.orderBy
     ).select(*blocks)
     accounts = ds.viewer.accounts(filter={"accountTag": var.accountTag}).select(node)
     operation = DSLQuery(ds.Query.viewer.select(accounts))
     operation.variable_definitions = var
-    document = dsl_gql(**{OPERATION_NAME: operation}).document
+    document = dsl_gql(**{dataset.operation_name: operation}).document
     problems = validate(schema, document)
     if problems:  # only a schema that lost a field gets here: regenerate or pin the schema
         raise QueryError(f"the query does not validate against schema/: {problems[0].message}")

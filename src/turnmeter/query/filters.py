@@ -142,14 +142,19 @@ def _utc_text(moment: datetime) -> str:
     return moment.isoformat()[:-6] + "Z"
 
 
-def dimension_conditions(filters: Mapping[str, Any]) -> dict[str, Any]:
-    """Equality or ``_in`` conditions, keyed by schema field name, for :class:`FilterArgs`."""
+def dimension_conditions(
+    filters: Mapping[str, Any],
+    dimensions: Mapping[str, str] = FILTER_DIMENSIONS,
+    what: str = "filter",
+) -> dict[str, Any]:
+    """Equality or ``_in`` conditions, keyed by schema field name, for :class:`FilterArgs`
+    (or another dataset's keywords: ``dimensions`` maps them to its schema names)."""
     conditions: dict[str, Any] = {}
     for argument, value in filters.items():
-        dimension = FILTER_DIMENSIONS.get(argument)
+        dimension = dimensions.get(argument)
         if dimension is None:
-            known = ", ".join(FILTER_DIMENSIONS)
-            raise ConfigError(f"unknown filter {argument!r}; known filters: {known}")
+            known = ", ".join(dimensions)
+            raise ConfigError(f"unknown {what} {argument!r}; known filters: {known}")
         if value is None:
             continue
         values = _values(argument, value)

@@ -14,32 +14,33 @@ time window, and merging windows never has to average averages.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from turnmeter.errors import ConfigError, QueryError
 from turnmeter.generated import OrderBy
-from turnmeter.query.catalog import BY_NAME, DIMENSIONS, METRICS, FieldSpec, lookup
+from turnmeter.query.catalog import DIMENSIONS, FieldSpec
 from turnmeter.query.conditions import Condition
+from turnmeter.query.datasets import TURN, Dataset, check_condition
 from turnmeter.query.ordering import to_order_by
 
 #: Metrics a query selects when it names none: the billed quantity.
 DEFAULT_METRICS = ("egress_bytes",)
 
-_BY_ORDER_STEM = {spec.order: spec for spec in (*DIMENSIONS, *METRICS)}
-
 
 @dataclass(frozen=True, slots=True)
 class OrderKey:
-    """One ``orderBy`` item: a selected field and its direction."""
+    """One ``orderBy`` item: a selected field and its direction (in ``dataset``'s enum)."""
 
     field: FieldSpec
     descending: bool
+    dataset: Dataset = dataclasses.field(default=TURN, compare=False)
 
     @property
-    def enum(self) -> OrderBy:
-        return OrderBy[f"{self.field.order}_{'DESC' if self.descending else 'ASC'}"]
+    def enum(self) -> Any:
+        return self.dataset.order_value(self.field, self.descending)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class Query:
     ``order_by`` names selected fields (``"-egress_bytes"`` for descending; the enum and
     :mod:`turnmeter.query.ordering` names work too); ``limit`` keeps the first N rows of the whole
     range (None: every row, paged as needed). The time range is given when the query runs.
+    ``dataset`` is TURN's (the default) or :data:`~turnmeter.query.datasets.SFU`; names,
+    conditions and orders are checked against its catalog.
     """
 
     dimensions: tuple[str, ...] = ()
@@ -57,6 +60,7 @@ class Query:
     where: Condition | None = None
     order_by: tuple[str | OrderBy, ...] = ()
     limit: int | None = None
+    dataset: Dataset = TURN
     dimension_specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
     metric_specs: tuple[FieldSpec, ...] = field(init=False, repr=False, compare=False)
     order_keys: tuple[OrderKey, ...] = field(init=False, repr=False, compare=False)
@@ -65,6 +69,9 @@ class Query:
         # Accept any iterable (a list reads naturally) but store tuples: the query stays hashable.
         for name in ("dimensions", "metrics", "order_by"):
             object.__setattr__(self, name, _names(getattr(self, name), name))
+        if not isinstance(self.dataset, Dataset):
+            raise QueryError(f"dataset must be TURN or SFU, got {self.dataset!r}")
+        lookup = self.dataset.lookup
         dims = _unique([lookup(n, "dimension") for n in self.dimensions], "dimension")
         metrics = _unique([lookup(n, "metric") for n in self.metrics], "metric")
         if not dims and not metrics:
@@ -73,7 +80,7 @@ class Query:
         object.__setattr__(self, "metric_specs", metrics)
         _check_avgs(dims, metrics)
         selected = set(dims) | set(metrics)
-        keys = tuple(_order_key(item, selected) for item in self.order_by)
+        keys = tuple(_order_key(item, selected, self.dataset) for item in self.order_by)
         object.__setattr__(self, "order_keys", keys)
         # Canonical friendly names: equal questions compare (and hash, and print) equal.
         object.__setattr__(self, "dimensions", tuple(d.name for d in dims))
@@ -83,6 +90,8 @@ class Query:
         )
         if self.where is not None and not isinstance(self.where, Condition):
             raise QueryError(f"where must be a condition built from F, got {self.where!r}")
+        if self.where is not None:
+            check_condition(self.dataset, self.where)
         if self.limit is not None and (
             isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
         ):
@@ -136,19 +145,28 @@ def _check_avgs(dims: tuple[FieldSpec, ...], metrics: tuple[FieldSpec, ...]) -> 
         )
 
 
-def _order_key(item: str | OrderBy, selected: set[FieldSpec]) -> OrderKey:
-    if isinstance(item, str) and item.removeprefix("-") in BY_NAME:
-        spec, descending = BY_NAME[item.removeprefix("-")], item.startswith("-")
+def _order_key(item: Any, selected: set[FieldSpec], dataset: Dataset) -> OrderKey:
+    if isinstance(item, str) and item.removeprefix("-") in dataset.by_name:
+        spec, descending = dataset.by_name[item.removeprefix("-")], item.startswith("-")
+    elif isinstance(item, dataset.order_enum) or (
+        isinstance(item, str) and item in dataset.order_enum.__members__
+    ):
+        value = item.value if isinstance(item, dataset.order_enum) else item
+        stem, _, direction = str(value).rpartition("_")
+        spec, descending = dataset.by_order_stem[stem], direction == "DESC"
+    elif dataset is not TURN:
+        names = ", ".join(sorted(s.name for s in selected))
+        raise QueryError(f"unknown {dataset.label} order_by {item!r}; selected fields: {names}")
     else:
         try:
             enum = to_order_by(item)
         except ConfigError as exc:
             raise QueryError(str(exc)) from None
         stem, _, direction = enum.value.rpartition("_")
-        spec, descending = _BY_ORDER_STEM[stem], direction == "DESC"
+        spec, descending = TURN.by_order_stem[stem], direction == "DESC"
     if spec not in selected:
         raise QueryError(
             f"order_by {spec.name!r} is not selected: add it to dimensions or metrics "
             "(results are merged and sorted on the values that come back)"
         )
-    return OrderKey(spec, descending)
+    return OrderKey(spec, descending, dataset)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from turnmeter.decode.compiled import RowDecoder, decoder_for
 from turnmeter.query.catalog import FieldSpec
-from turnmeter.query.document import OPERATION_NAME, document_for
+from turnmeter.query.datasets import TURN, Dataset
+from turnmeter.query.document import document_for
 
 Values = tuple[Any, ...]
 
@@ -52,11 +53,11 @@ def row_class(fields: tuple[FieldSpec, ...]) -> type[QueryRow]:
     return cls
 
 
-def decoder(fields: tuple[FieldSpec, ...]) -> RowDecoder[Values]:
+def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecoder[Values]:
     """The compiled decoder from a response's ``data`` to value tuples in ``fields`` order.
 
     Give it to the transport (``execute(..., decoder=...)``): it is then the one strict type
     walk of the answer.
     """
     paths = tuple(f"{f.block}.{f.schema}" for f in fields)
-    return decoder_for(document_for(fields), OPERATION_NAME, tuple, paths)
+    return decoder_for(document_for(fields, dataset), dataset.operation_name, tuple, paths)

@@ -23,9 +23,10 @@ from typing import Any, Protocol
 
 from turnmeter.decode.compiled import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
-from turnmeter.generated import FilterInput, OrderBy, dump_variables
+from turnmeter.generated import dump_variables
 from turnmeter.query.catalog import FieldSpec
-from turnmeter.query.document import OPERATION_NAME, document_for
+from turnmeter.query.datasets import TURN, Dataset
+from turnmeter.query.document import document_for
 from turnmeter.query.model import Query
 from turnmeter.query.rows import QueryRow, Values, decoder, row_class
 from turnmeter.query.windows import (
@@ -106,8 +107,9 @@ class _Fetcher:
 
     def __init__(self, host: QueryHost, query: Query, page_size: int, progress: _Progress) -> None:
         self.host, self.query, self.page_size, self.progress = host, query, page_size, progress
-        self.text = document_for(query.fields)
-        self.decode = decoder(query.fields)
+        self.dataset = query.dataset
+        self.text = document_for(query.fields, query.dataset)
+        self.decode = decoder(query.fields, query.dataset)
         self.paging = paging_order(query.dimension_specs)
         positions = {spec: i for i, spec in enumerate(query.fields)}
         # A row's key in the paging order: one value for one field, else a tuple (itemgetter's
@@ -118,7 +120,7 @@ class _Fetcher:
         self.where = query.where.to_filter() if query.where is not None else None
 
     async def page(
-        self, window: Window, limit: int, order: Sequence[OrderBy], after: dict[str, Any] | None
+        self, window: Window, limit: int, order: Sequence[Any], after: dict[str, Any] | None
     ) -> list[Values]:
         """One request: ``limit`` groups of ``window`` in ``order``, past ``after``."""
         conditions = [c for c in (self.where, after) if c is not None]
@@ -128,19 +130,20 @@ class _Fetcher:
         variables = dump_variables(
             {
                 "accountTag": self.host.settings.account_tag,
-                "filter": FilterInput.model_validate(raw),
+                "filter": self.dataset.filter_input.model_validate(raw),
                 "limit": limit,
                 "orderBy": list(order),
             }
         )
         # The transport runs the decoder inside its attempt: the one strict walk of the answer.
+        operation = self.dataset.operation_name
         rows = await self.host.transport.execute(
-            self.text, OPERATION_NAME, variables, decoder=self.decode
+            self.text, operation, variables, decoder=self.decode
         )
         if len(rows) > limit:
             # A server that ignores the limit cannot be trusted with the order or the keyset.
             raise MalformedResponse(
-                f"{OPERATION_NAME} answered {len(rows)} rows for limit {limit}; trusting none"
+                f"{operation} answered {len(rows)} rows for limit {limit}; trusting none"
             )
         self.progress.page(len(rows))
         return rows
@@ -153,7 +156,7 @@ class _Fetcher:
 
     async def everything(self, window: Window) -> list[Values]:
         """Every group of the window, paged in the keyset order."""
-        order = [OrderBy[f"{d.order}_ASC"] for d in self.paging]
+        order = [self.dataset.order_value(d, False) for d in self.paging]
         rows: list[Values] = []
         after: dict[str, Any] | None = None
         last: Any = None
@@ -174,7 +177,9 @@ class _Fetcher:
 def check_limits(query: Query, limits: DatasetLimits) -> None:
     """Refuse, before any request, what the node's limits would refuse."""
     if not limits.enabled:
-        raise QueryError("the TURN analytics node is not enabled for this account")
+        raise QueryError(
+            f"the {query.dataset.label} analytics node is not enabled for this account"
+        )
     if query.limit is not None and query.limit > limits.max_page_size:
         raise QueryError(
             f"limit {query.limit} is over this account's maxPageSize ({limits.max_page_size}); "
@@ -205,6 +210,16 @@ async def _plan(
 ) -> tuple[DatasetLimits, WindowPlan]:
     if not isinstance(query, Query):
         raise QueryError(f"expected a turnmeter Query, got {type(query).__name__}")
+    served: Dataset = getattr(host, "dataset", TURN)
+    if query.dataset is not served:
+        raise QueryError(
+            f"this is a {query.dataset.label} query and this client asks {served.label}: run "
+            + (
+                "it with turnmeter.SfuUsage(client)"
+                if query.dataset is not TURN
+                else "it with TurnUsage"
+            )
+        )
     limits = await host.limits_cached()
     check_limits(query, limits)
     start, end = bounded_range(since, until, limits, (clock or utc_now)(), clip=clip)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from turnmeter.sandbox.faults import Fault, FaultQueue
 from turnmeter.sandbox.model import NodeLimits, SandboxConfig, UsageRow
 from turnmeter.sandbox.server import Sandbox, build_app, build_store
+from turnmeter.sandbox.sfu import SfuRow
 from turnmeter.sandbox.turn_keys import RelayRefused
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RelayRefused",
     "Sandbox",
     "SandboxConfig",
+    "SfuRow",
     "UsageRow",
     "build_app",
     "build_store",

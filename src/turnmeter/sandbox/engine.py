@@ -35,11 +35,12 @@ from graphql.execution.collect_fields import should_include_node
 
 from turnmeter.resources import schema_text
 from turnmeter.sandbox import guards, refusals
+from turnmeter.sandbox.accounts import AccountData
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
 from turnmeter.sandbox.refusals import Refusal
 from turnmeter.sandbox.replies import Reply, error_reply
-from turnmeter.sandbox.resolvers import TURN_FIELD, RequestScope, root_value
+from turnmeter.sandbox.resolvers import DATASET_FIELDS, RequestScope, root_value
 from turnmeter.sandbox.store import UsageStore
 
 log = logging.getLogger("turnmeter.sandbox")
@@ -77,7 +78,8 @@ def cloudflare_message(message: str) -> str:
 def count_turn_nodes(
     document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
 ) -> int:
-    """How many TURN dataset nodes the chosen operation selects (each costs one query).
+    """How many dataset nodes (TURN's and the SFU's) the chosen operation selects (each costs
+    one query).
 
     Nodes left out by ``@skip``/``@include`` cost nothing, as they are never executed.
     """
@@ -107,7 +109,7 @@ def count_turn_nodes(
             if not included(selection):  # type: ignore[arg-type]
                 continue
             if isinstance(selection, FieldNode):
-                total += selection.name.value == TURN_FIELD
+                total += selection.name.value in DATASET_FIELDS
                 total += walk(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
                 total += walk(selection.selection_set)
@@ -127,6 +129,8 @@ class Engine:
         self.store = store
         self.budget = budget
         self.schema = sandbox_schema()
+        #: Other accounts and the SFU (turnmeter.sandbox.accounts); the main TURN store is `store`.
+        self.accounts = AccountData(store)
 
     def _status(self, documented: int) -> int:
         return 200 if self.config.error_status == "always-200" else documented
@@ -199,7 +203,12 @@ class Engine:
             code = "budget" if account_based else None
             return self.error_reply(refusals.RATE_LIMITED, 429, code=code)
         scope = RequestScope(
-            self.config, self.store, self.config.clock().timestamp(), cost, self.budget.remaining()
+            self.config,
+            self.store,
+            self.config.clock().timestamp(),
+            cost,
+            self.budget.remaining(),
+            self.accounts,
         )
         result = execute_sync(
             self.schema,

@@ -96,10 +96,11 @@ def check_node(
     node_filter: Mapping[str, Any],
     limit: int,
     field_count: int,
+    dataset: str = "callsTurnUsageAdaptiveGroups",
 ) -> None:
-    """Raise the Refusal Cloudflare would send for this node, if any."""
+    """Raise the Refusal Cloudflare would send for this node (of ``dataset``), if any."""
     if not limits.enabled:
-        raise refusals.not_enabled(account_tag)
+        raise refusals.not_enabled(account_tag, dataset)
     if not 0 < limit <= limits.max_page_size:
         raise refusals.bad_limit(limits.max_page_size)
     if field_count > limits.max_number_of_fields:

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from turnmeter.sandbox.sfu import SfuRow
 
 #: Cloudflare's documented shape; the sandbox defaults (CLOUDFLARE_API.md, "Node limits").
 DEFAULT_MAX_DURATION = 31 * 86400
@@ -80,6 +83,13 @@ class SandboxConfig:
     error_status: ErrorStatusMode = "documented"
     rate_limit: int | None = DEFAULT_RATE_LIMIT
     rate_window: float = DEFAULT_RATE_WINDOW
+    #: Realtime SFU and several accounts (turnmeter.sandbox.accounts, .sfu): further account
+    #: tags the token may read (synthetic data each), tags it may not (403), the main account's
+    #: SFU rows (None: derived from its TURN rows) and SFU node limits (None: ``limits``).
+    other_accounts: tuple[str, ...] = ()
+    forbidden_accounts: tuple[str, ...] = ()
+    sfu_rows: Sequence[SfuRow] | None = field(default=None, repr=False)
+    sfu_limits: NodeLimits | None = None
 
     def clock(self) -> datetime:
         """The sandbox's current time: the fixed ``now`` (naive means UTC) or the real time."""

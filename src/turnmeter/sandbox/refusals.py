@@ -67,10 +67,10 @@ def too_many_fields(max_number_of_fields: int) -> Refusal:
     return Refusal(f"number of fields can't be more than {max_number_of_fields}")
 
 
-def not_enabled(account_tag: str) -> Refusal:
+def not_enabled(account_tag: str, dataset: str = "callsTurnUsageAdaptiveGroups") -> Refusal:
     """The dataset is switched off for the account (``NodeLimits.enabled=False``); our wording."""
     return Refusal(
-        f'account "{account_tag}" does not have access to callsTurnUsageAdaptiveGroups',
+        f'account "{account_tag}" does not have access to {dataset}',
         status=403,
         code="authz",
     )

@@ -8,6 +8,7 @@ selection set with graphql-core's own ``collect_sub_fields``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +16,16 @@ from typing import Any
 from graphql import FieldNode, GraphQLObjectType, GraphQLResolveInfo
 from graphql.execution.collect_fields import collect_sub_fields
 
-from turnmeter.sandbox import refusals
+from turnmeter.sandbox import refusals, sfu
+from turnmeter.sandbox.accounts import AccountData
 from turnmeter.sandbox.limits import check_node
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.sql import AVGS, DIMENSIONS, SUMS, GroupQuery
 from turnmeter.sandbox.store import UsageStore
 
 TURN_FIELD = "callsTurnUsageAdaptiveGroups"
+#: The dataset nodes a request pays for (one query each of the rate budget).
+DATASET_FIELDS = frozenset({TURN_FIELD, sfu.SFU_FIELD})
 GROUP_TYPE = "AccountCallsTurnUsageAdaptiveGroups"
 #: settings.availableFields: the dimension and metric paths the node can return, written as
 #: Cloudflare documents them: a nested field joined to its parent with "_" (``sum_requests``).
@@ -41,6 +45,8 @@ class RequestScope:
     now: float
     cost: int
     budget: int
+    #: Other accounts' data and every account's SFU rows (None: the main account's TURN only).
+    accounts: AccountData | None = None
 
 
 def root_value(scope: RequestScope) -> dict[str, Any]:
@@ -51,14 +57,20 @@ def root_value(scope: RequestScope) -> dict[str, Any]:
 def _accounts(scope: RequestScope) -> Any:
     def accounts(_info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
         wanted = (args.get("filter") or {}).get("accountTag")
-        if wanted is not None and wanted != scope.config.account_tag:
-            raise refusals.Refusal(refusals.NOT_AUTHORIZED_FOR_ACCOUNT, status=403, code="authz")
-        return [_account(scope)]
+        tag = scope.config.account_tag if wanted is None else wanted
+        if scope.accounts is None:
+            if tag != scope.config.account_tag:
+                raise refusals.Refusal(
+                    refusals.NOT_AUTHORIZED_FOR_ACCOUNT, status=403, code="authz"
+                )
+            return [_account(scope, scope.config.account_tag)]
+        store = scope.accounts.turn_store(scope.config, tag)  # the 403 for an unreadable tag
+        return [_account(dataclasses.replace(scope, store=store), tag)]
 
     return accounts
 
 
-def _account(scope: RequestScope) -> dict[str, Any]:
+def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
     limits = scope.config.limits
     settings = {
         "enabled": limits.enabled,
@@ -73,7 +85,7 @@ def _account(scope: RequestScope) -> dict[str, Any]:
         query = read_group_query(info, args)
         check_node(
             limits,
-            scope.config.account_tag,
+            account_tag,
             scope.now,
             query.filter,
             query.limit,
@@ -86,7 +98,22 @@ def _account(scope: RequestScope) -> dict[str, Any]:
             group["confidence"] = _confidence(group)
         return groups
 
-    return {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}
+    account: dict[str, Any] = {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}
+    if scope.accounts is not None:
+        data, config = scope.accounts, scope.config
+        sfu_limits = config.sfu_limits or limits
+        account["settings"][sfu.SFU_FIELD] = sfu.settings_entry(sfu_limits)
+        account.update(
+            sfu.sfu_fields(
+                sfu_limits,
+                account_tag,
+                scope.now,
+                lambda: data.sfu_store(config, account_tag),
+                _confidence,
+                read_group_query,
+            )
+        )
+    return account
 
 
 def _selected(
@@ -102,20 +129,32 @@ def _selected(
     return fields
 
 
-def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> GroupQuery:
-    """The TURN node's arguments plus the dimension/sum/avg fields its selection asks for."""
-    group_type = info.schema.type_map[GROUP_TYPE]
+def read_group_query(
+    info: GraphQLResolveInfo,
+    args: Mapping[str, Any],
+    group_type_name: str = GROUP_TYPE,
+    metrics: tuple[tuple[str, ...], tuple[str, ...]] = (tuple(SUMS), tuple(AVGS)),
+) -> GroupQuery:
+    """A dataset node's arguments plus the dimension/sum/avg fields its selection asks for.
+
+    TURN's node by default; ``group_type_name`` and ``metrics`` (every sum, every avg: what the
+    ``confidence`` block reports on) name another dataset's (the SFU's, in :mod:`.sfu`).
+    """
+    group_type = info.schema.type_map[group_type_name]
     assert isinstance(group_type, GraphQLObjectType)
     blocks = _selected(info, group_type, list(info.field_nodes))
     picked: dict[str, tuple[str, ...]] = {}
     for block in ("dimensions", "sum", "avg"):
         nodes = blocks.get(block, [])
+        if not nodes:  # not selected (the SFU has no avg block at all)
+            picked[block] = ()
+            continue
         block_type = group_type.fields[block].type
         assert isinstance(block_type, GraphQLObjectType)
-        picked[block] = tuple(_selected(info, block_type, nodes)) if nodes else ()
+        picked[block] = tuple(_selected(info, block_type, nodes))
     sums, avgs = picked["sum"], picked["avg"]
     if "confidence" in blocks:  # the ALPHA confidence block reports on every metric
-        sums, avgs = tuple(SUMS), tuple(AVGS)
+        sums, avgs = metrics
     return GroupQuery(
         dimensions=picked["dimensions"],
         sums=sums,

@@ -19,6 +19,7 @@ from turnmeter.sandbox.faults import FaultQueue
 from turnmeter.sandbox.loaders import TABULAR_SUFFIXES, read_rows
 from turnmeter.sandbox.model import SandboxConfig, UsageRow
 from turnmeter.sandbox.replies import http_error_reply, json_response
+from turnmeter.sandbox.sfu import SfuRow
 from turnmeter.sandbox.store import UsageStore, row_tuple
 from turnmeter.sandbox.synthetic import TrafficSpec, generate
 
@@ -89,6 +90,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = create_app(state)
 
     async def close_store(_app: web.Application) -> None:
+        state.engine.accounts.close()
         state.store.close()
 
     app.on_cleanup.append(close_store)
@@ -220,12 +222,21 @@ class Sandbox:
             await self._runner.cleanup()
             self._runner = None
         if self._state is not None:
+            self._state.engine.accounts.close()
             self._state.store.close()
             self._state = None
 
-    def rows(self) -> list[UsageRow]:
-        """Every raw row in the store (for brute-force expectations in tests)."""
-        return self.state.store.rows()
+    def rows(self, account: str | None = None) -> list[UsageRow]:
+        """Every raw TURN row of the main account, or of ``account`` (for brute-force
+        expectations in tests)."""
+        if account is None:
+            return self.state.store.rows()
+        return self.state.engine.accounts.turn_store(self.config, account).rows()
+
+    def sfu_rows(self, account: str | None = None) -> list[SfuRow]:
+        """Every raw SFU row of the main account, or of ``account``."""
+        tag = self.config.account_tag if account is None else account
+        return self.state.engine.accounts.sfu_store(self.config, tag).rows()
 
     def add_rows(self, rows: Iterable[UsageRow]) -> int:
         """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear."""
@@ -252,6 +263,11 @@ class Sandbox:
         )
         self.add_rows([row])
         return row
+
+    def add_sfu_rows(self, rows: Iterable[SfuRow], account: str | None = None) -> int:
+        """Add raw SFU rows to the main account (or ``account``), as late data would appear."""
+        tag = self.config.account_tag if account is None else account
+        return self.state.engine.accounts.sfu_store(self.config, tag).add(rows)
 
     def set_now(self, now: datetime) -> None:
         """Move the sandbox's fixed clock (``notOlderThan``, relative answers) to ``now``."""

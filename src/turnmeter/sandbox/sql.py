@@ -156,24 +156,33 @@ def sql_value(kind: str, value: Any) -> Any:
     return value
 
 
-def where_clause(node_filter: Mapping[str, Any], params: list[Any]) -> str:
-    """SQL for a filter object (conditions ANDed); appends its parameters to ``params``."""
+def where_clause(
+    node_filter: Mapping[str, Any],
+    params: list[Any],
+    dimensions: Mapping[str, tuple[str, str]] = DIMENSIONS,
+) -> str:
+    """SQL for a filter object (conditions ANDed); appends its parameters to ``params``.
+
+    ``dimensions`` is the dataset's (TURN's by default; the SFU's in :mod:`.sfu`).
+    """
     parts: list[str] = []
     for key, value in node_filter.items():
         if value is None:
             continue  # an explicit null is the same as an absent key
         if key in ("AND", "OR"):
-            subs = [where_clause(item, params) for item in value]
+            subs = [where_clause(item, params, dimensions) for item in value]
             if subs:  # an empty AND/OR list adds no condition
                 parts.append("(" + f" {key} ".join(subs) + ")")
             continue
-        parts.append(_condition(key, value, params))
+        parts.append(_condition(key, value, params, dimensions))
     return " AND ".join(parts) if parts else "1"
 
 
-def _condition(key: str, value: Any, params: list[Any]) -> str:
+def _condition(
+    key: str, value: Any, params: list[Any], dimensions: Mapping[str, tuple[str, str]]
+) -> str:
     name, _, operator = key.partition("_")
-    expression, kind = DIMENSIONS[name]
+    expression, kind = dimensions[name]
     if operator in _COMPARISONS:
         params.append(sql_value(kind, value))
         return f"{expression} {_COMPARISONS[operator]} ?"

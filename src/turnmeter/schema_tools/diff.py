@@ -1,8 +1,8 @@
 """``schema diff OLD NEW``: what a schema change means for the operations in ``queries/``.
 
 Both inputs are pruned with the same walk first (milliseconds, even for the 2.8 MB dump), so
-graphql-core's breaking and dangerous changes are computed on the TURN subgraph only; each is
-then kept or set aside depending on whether an operation reaches it.
+graphql-core's breaking and dangerous changes are computed on the Realtime (TURN and SFU)
+subgraph only; each is then kept or set aside depending on whether an operation reaches it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Prune Cloudflare's full Analytics schema to the TURN subgraph turnmeter is built against.
+"""Prune Cloudflare's full Analytics schema to the Realtime subgraph turnmeter is built against.
+
+The subgraph is TURN's dataset (``callsTurnUsageAdaptiveGroups``) and the SFU's
+(``callsUsageAdaptiveGroups``), each with its ``settings`` entry.
 
 Input is either SDL (Cloudflare's dump) or introspection JSON (what a live pull returns). Both
 paths walk only what is reachable from :data:`ROOT_FIELDS`, drop Cloudflare's descriptions,
@@ -41,8 +44,8 @@ ROOT_TYPE = "Query"
 ROOT_FIELDS: Mapping[str, frozenset[str]] = {
     "Query": frozenset({"cost", "viewer"}),
     "viewer": frozenset({"accounts", "budget"}),
-    "account": frozenset({"callsTurnUsageAdaptiveGroups", "settings"}),
-    "AccountSettings": frozenset({"callsTurnUsageAdaptiveGroups"}),
+    "account": frozenset({"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups", "settings"}),
+    "AccountSettings": frozenset({"callsTurnUsageAdaptiveGroups", "callsUsageAdaptiveGroups"}),
 }
 
 
