@@ -12,7 +12,6 @@ import asyncio
 import functools
 import hmac
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,14 +27,13 @@ from graphql import (
     SelectionSetNode,
     build_schema,
     execute_sync,
-    parse,
-    validate,
 )
 from graphql.execution.collect_fields import should_include_node
 
 from turnmeter.resources import schema_text
 from turnmeter.sandbox import guards, refusals
 from turnmeter.sandbox.model import SandboxConfig
+from turnmeter.sandbox.prepared import cloudflare_message, prepare, raise_refusal
 from turnmeter.sandbox.ratelimit import QueryBudget
 from turnmeter.sandbox.refusals import Refusal
 from turnmeter.sandbox.replies import Reply, error_reply
@@ -43,16 +41,6 @@ from turnmeter.sandbox.resolvers import TURN_FIELD, RequestScope, root_value
 from turnmeter.sandbox.store import UsageStore
 
 log = logging.getLogger("turnmeter.sandbox")
-
-# graphql-core wording -> Cloudflare wording (CLOUDFLARE_API.md, "Errors", parse row).
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"Cannot query field '(\w+)' on type"), 'unknown field "{0}"'),
-    (re.compile(r"Field '(\w+)' is not defined by type"), 'unknown field "{0}"'),
-    (
-        re.compile(r"Unknown argument '\w+' on field '\w+\.(\w+)'"),
-        'error parsing args for "{0}": unexpected args',
-    ),
-)
 
 
 @functools.cache
@@ -63,15 +51,6 @@ def sandbox_schema() -> GraphQLSchema:
     schema = build_schema(schema_text())
     install_scalars(schema)
     return schema
-
-
-def cloudflare_message(message: str) -> str:
-    """graphql-core's validation wording rewritten to Cloudflare's where we know it."""
-    for pattern, template in _REWRITES:
-        found = pattern.search(message)
-        if found:
-            return template.format(*found.groups())
-    return message
 
 
 def count_turn_nodes(
@@ -183,17 +162,14 @@ class Engine:
         operation_name = payload.get("operationName") or None
         if not isinstance(query, str) or not isinstance(variables, dict):
             return self.error_reply(refusals.QUERY_CONTAINS_ERROR, 400)
-        guards.check_query(query)
+        # Parsing and validation depend on the text alone: done once per distinct text.
+        prepared = prepare(self.schema, query)
+        raise_refusal(prepared.text_refusal)
         guards.check_variables(variables)
-        try:
-            document = parse(query, max_tokens=guards.MAX_QUERY_TOKENS)
-        except GraphQLError as exc:
-            if f"more than {guards.MAX_QUERY_TOKENS} tokens" in exc.message:
-                raise refusals.too_many_tokens(guards.MAX_QUERY_TOKENS) from None
-            return self.error_reply(exc.message, 400)
-        problems = validate(self.schema, document)
-        if problems:
-            return self.error_reply(cloudflare_message(problems[0].message), 400)
+        raise_refusal(prepared.parse_refusal)
+        document = prepared.document
+        if document is None:
+            return self.error_reply(prepared.message or refusals.QUERY_CONTAINS_ERROR, 400)
         cost = count_turn_nodes(document, operation_name, variables)
         if not self.budget.try_spend(cost):
             code = "budget" if account_based else None

@@ -204,20 +204,29 @@ def _order_terms(query: GroupQuery) -> list[str]:
 
 def build_sql(query: GroupQuery) -> tuple[str, list[Any]]:
     """The one SELECT statement answering ``query``, and its parameters."""
+    params: list[Any] = []
+    sql = select_sql(query, TABLE, where_clause(query.filter, params), "COUNT(*)")
+    params.append(query.limit)
+    return sql, params
+
+
+def select_sql(query: GroupQuery, source: str, where: str, count: str) -> str:
+    """The aggregate for ``query`` over ``source`` rows passing ``where``; ends in ``LIMIT ?``.
+
+    ``count`` counts the raw rows behind a group (``COUNT(*)`` over raw rows; a sum of their
+    counts over the rollup).
+    """
     columns = [DIMENSIONS[name][0] for name in query.dimensions]
     columns += [f"SUM({SUMS[name]})" for name in query.sums]
     columns += [avg_expression(AVGS[name], query.dimensions) for name in query.avgs]
-    columns.append("COUNT(*)")
-    params: list[Any] = []
-    sql = f"SELECT {', '.join(columns)} FROM {TABLE} WHERE {where_clause(query.filter, params)}"
+    columns.append(count)
+    sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {where}"
     if query.dimensions:
         sql += " GROUP BY " + ", ".join(DIMENSIONS[name][0] for name in query.dimensions)
     order = _order_terms(query)
     if order:
         sql += " ORDER BY " + ", ".join(order)
-    sql += " LIMIT ?"
-    params.append(query.limit)
-    return sql, params
+    return sql + " LIMIT ?"
 
 
 def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -226,7 +235,7 @@ def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[s
     n_dims, n_sums = len(query.dimensions), len(query.sums)
     groups: list[dict[str, Any]] = []
     for row in rows:
-        if row[-1] == 0:
+        if not row[-1]:  # 0 raw rows (or NULL: a sum over no rollup rows)
             continue  # no dimensions and no matching rows: an empty list, not a zero row
         dims = {
             name: _dimension_value(kind, value)
