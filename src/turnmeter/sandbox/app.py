@@ -8,7 +8,6 @@ that are scripted to break the shape (``html``, ``not_json``, a custom ``body``)
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import struct
@@ -24,7 +23,13 @@ from turnmeter.sandbox.faults import Fault, FaultQueue
 from turnmeter.sandbox.guards import MAX_BODY_BYTES
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
-from turnmeter.sandbox.replies import Reply, error_reply, http_error_reply, json_response
+from turnmeter.sandbox.replies import (
+    Reply,
+    encode,
+    error_reply,
+    http_error_reply,
+    json_response,
+)
 from turnmeter.sandbox.store import UsageStore
 
 log = logging.getLogger("turnmeter.sandbox")
@@ -78,7 +83,7 @@ def _reset_connection(request: web.Request) -> None:
 
 
 async def _send_truncated(request: web.Request, reply: Reply) -> web.StreamResponse:
-    body = json.dumps(reply.body).encode()
+    body = encode(reply.body)
     response = web.StreamResponse(status=reply.status, headers={"Content-Type": "application/json"})
     response.content_length = len(body)
     await response.prepare(request)

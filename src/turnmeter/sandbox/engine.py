@@ -28,10 +28,12 @@ from graphql import (
     build_schema,
     execute_sync,
 )
+from graphql.execution import ExecutionContext
 from graphql.execution.collect_fields import should_include_node
 
 from turnmeter.resources import schema_text
 from turnmeter.sandbox import guards, refusals
+from turnmeter.sandbox.completion import GroupsExecutionContext
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.prepared import cloudflare_message, prepare, raise_refusal
 from turnmeter.sandbox.ratelimit import QueryBudget
@@ -100,6 +102,9 @@ def count_turn_nodes(
 
 class Engine:
     """Executes GraphQL requests against one store with one configuration and budget."""
+
+    #: graphql-core's executor with the TURN groups completed by plan (see completion.py).
+    execution_context_class: type[ExecutionContext] = GroupsExecutionContext
 
     def __init__(self, config: SandboxConfig, store: UsageStore, budget: QueryBudget) -> None:
         self.config = config
@@ -183,6 +188,7 @@ class Engine:
             root_value=root_value(scope),
             variable_values=variables,
             operation_name=operation_name,
+            execution_context_class=self.execution_context_class,
         )
         if result.errors:
             return self._execution_failure(result.errors[0])

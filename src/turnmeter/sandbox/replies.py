@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from turnmeter.sandbox.scalars import TIME_FORMAT
@@ -39,11 +40,20 @@ def error_reply(message: str, status: int, *, code: str | None = None, path: Any
     return reply
 
 
+def encode(body: Any) -> bytes:
+    """A JSON body as bytes: orjson (a 10,000-group answer in milliseconds, not tens of them),
+    or the standard library for what orjson refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body).encode()
+
+
 def json_response(reply: Reply, headers: dict[str, str] | None = None) -> web.Response:
     """``reply`` as an aiohttp response (``application/json``, with ``cf-ray``)."""
     return web.Response(
         status=reply.status,
-        body=json.dumps(reply.body).encode(),
+        body=encode(reply.body),
         content_type="application/json",
         headers={**(headers or {}), "cf-ray": f"{reply.ray_id}-SJC"},
     )

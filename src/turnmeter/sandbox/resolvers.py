@@ -70,7 +70,7 @@ def _account(scope: RequestScope) -> dict[str, Any]:
     }
 
     def turn_node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
-        query = read_group_query(info, args)
+        query, confidence = read_group_query(info, args)
         check_node(
             limits,
             scope.config.account_tag,
@@ -82,8 +82,9 @@ def _account(scope: RequestScope) -> dict[str, Any]:
         # Plain blocking SQL: the engine runs the whole request in a worker thread, so a slow
         # aggregate never stalls the event loop (the demo runs its client in the same loop).
         groups = scope.store.group(query)
-        for group in groups:
-            group["confidence"] = _confidence(group)
+        if confidence:  # one resolver per group, built only when the block is asked for
+            for group in groups:
+                group["confidence"] = _confidence(group)
         return groups
 
     return {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}
@@ -102,8 +103,9 @@ def _selected(
     return fields
 
 
-def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> GroupQuery:
-    """The TURN node's arguments plus the dimension/sum/avg fields its selection asks for."""
+def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> tuple[GroupQuery, bool]:
+    """The TURN node's arguments plus the dimension/sum/avg fields its selection asks for, and
+    whether it selects the ``confidence`` block."""
     group_type = info.schema.type_map[GROUP_TYPE]
     assert isinstance(group_type, GraphQLObjectType)
     blocks = _selected(info, group_type, list(info.field_nodes))
@@ -112,11 +114,13 @@ def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> Group
         nodes = blocks.get(block, [])
         block_type = group_type.fields[block].type
         assert isinstance(block_type, GraphQLObjectType)
-        picked[block] = tuple(_selected(info, block_type, nodes)) if nodes else ()
+        # __typename is answered by graphql-core, not by a column
+        selected = _selected(info, block_type, nodes) if nodes else {}
+        picked[block] = tuple(name for name in selected if name != "__typename")
     sums, avgs = picked["sum"], picked["avg"]
     if "confidence" in blocks:  # the ALPHA confidence block reports on every metric
         sums, avgs = tuple(SUMS), tuple(AVGS)
-    return GroupQuery(
+    query = GroupQuery(
         dimensions=picked["dimensions"],
         sums=sums,
         avgs=avgs,
@@ -125,6 +129,7 @@ def read_group_query(info: GraphQLResolveInfo, args: Mapping[str, Any]) -> Group
         limit=args["limit"],
         selected_fields=sum(len(fields) for fields in picked.values()),
     )
+    return query, "confidence" in blocks
 
 
 def _confidence(group: Mapping[str, Any]) -> Any:
