@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import enum
 
-from turnmeter import errors
-
 
 class ExitCode(enum.IntEnum):
     OK = 0
@@ -23,26 +21,38 @@ class ExitCode(enum.IntEnum):
     BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
-_FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
-    (
-        errors.ConfigError,
-        ExitCode.CONFIG,
-        " (check flags, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
-    ),
-    (errors.AuthError, ExitCode.AUTH, " (the token needs Account Analytics: Read on this account)"),
-    (errors.RateLimited, ExitCode.RATE_LIMITED, " (Cloudflare allows 300 queries per 5 minutes)"),
-    (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
-    (errors.QueryError, ExitCode.QUERY, ""),
-    (errors.LimitExceeded, ExitCode.QUERY, " (narrow the range or lower --limit)"),
-    (errors.InvalidQuery, ExitCode.QUERY, ""),
-    (errors.SchemaError, ExitCode.SCHEMA, ""),
-    (errors.TurnmeterError, ExitCode.SERVER, ""),
-)
+def _families() -> tuple[tuple[type[BaseException], ExitCode, str], ...]:
+    # turnmeter.errors is imported when an error is being reported, not at every start-up.
+    from turnmeter import errors
+
+    return (
+        (
+            errors.ConfigError,
+            ExitCode.CONFIG,
+            " (check flags, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
+        ),
+        (
+            errors.AuthError,
+            ExitCode.AUTH,
+            " (the token needs Account Analytics: Read on this account)",
+        ),
+        (
+            errors.RateLimited,
+            ExitCode.RATE_LIMITED,
+            " (Cloudflare allows 300 queries per 5 minutes)",
+        ),
+        (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
+        (errors.QueryError, ExitCode.QUERY, ""),
+        (errors.LimitExceeded, ExitCode.QUERY, " (narrow the range or lower --limit)"),
+        (errors.InvalidQuery, ExitCode.QUERY, ""),
+        (errors.SchemaError, ExitCode.SCHEMA, ""),
+        (errors.TurnmeterError, ExitCode.SERVER, ""),
+    )
 
 
 def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
     """The exit code and hint for an exception; unknown exceptions are plain failures."""
-    for family, code, hint in _FAMILIES:
+    for family, code, hint in _families():
         if isinstance(exc, family):
             return code, hint
     return ExitCode.FAILURE, " (run with --debug for a traceback)"
