@@ -27,7 +27,7 @@ from turnmeter.sandbox.sql import (
     TABLE,
     TIME_WIDTHS,
     GroupQuery,
-    select_sql,
+    build_sql,
     sql_value,
     where_clause,
 )
@@ -144,45 +144,71 @@ def _bucket_bound(name: str, value: Any) -> int:
     return int(math.ceil(seconds / width) * width)
 
 
-def columns_needed(query: GroupQuery) -> list[str]:
-    """The raw columns the outer aggregate reads (``m`` always: the range is on it), for its
-    selection and its ``orderBy`` alike."""
-    needed = ["m"]
-    for name in query.dimensions:
-        column = DIMENSIONS[name][0]
-        if column in KEY_COLUMNS:
-            needed.append(column)
-    ordered = [item.rpartition("_")[0] for item in query.order_by]
-    sums = {*query.sums, *(field[4:] for field in ordered if field.startswith("sum_"))}
-    needed += [column for name, column in SUMS.items() if name in sums]
-    if query.avgs or any(field.startswith("avg_") for field in ordered):
-        needed.append("concurrent_connections")
-    return needed
-
-
 def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
-    """The one SELECT answering ``query`` over raw edges and rollup middle, and its params."""
-    columns = ", ".join(columns_needed(query))
+    """The one SELECT answering ``query`` from raw edges and the rollup middle, and its params.
+
+    Each part aggregates its own rows by the node's dimensions; the outer statement adds the
+    parts up (sums and counts add; distinct hour buckets too, as the parts hold disjoint hours),
+    orders and limits. Aggregating first keeps each part on its covering index.
+    """
+    dims = [f"d{i}" for i in range(len(query.dimensions))]
+    ordered = [item.rpartition("_")[0] for item in query.order_by]
+    sums = [name for name in SUMS if name in query.sums or f"sum_{name}" in ordered]
+    avgs = bool(query.avgs) or any(field.startswith("avg_") for field in ordered)
+    # Grouped by the hour, a group is one bucket: its average is its total (avg_expression's
+    # rule); otherwise each part counts its distinct hours.
+    buckets = avgs and "datetimeHour" not in query.dimensions
     params: list[Any] = []
     pieces: list[str] = []
 
-    def piece(table: str, selected: str, low: int | None, high: int | None) -> None:
+    def piece(table: str, count: str, low: int | None, high: int | None) -> None:
+        columns = [
+            f"{DIMENSIONS[name][0]} AS {d}" for name, d in zip(query.dimensions, dims, strict=True)
+        ]
+        columns += [f"SUM({SUMS[name]}) AS s_{name}" for name in sums]
+        if avgs:
+            columns.append("SUM(concurrent_connections) AS cc")
+        if buckets:
+            columns.append(f"COUNT(DISTINCT (m - m % {HOUR})) AS b")
+        columns.append(f"{count} AS n")
         conditions = [where_clause(parts.rest, params)]
         for operator, bound in ((">=", low), ("<", high)):
             if bound is not None:
                 conditions.append(f"m {operator} ?")
                 params.append(bound)
-        pieces.append(f"SELECT {selected} FROM {table} WHERE {' AND '.join(conditions)}")
+        sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(conditions)}"
+        if dims:
+            sql += " GROUP BY " + ", ".join(dims)
+        pieces.append(sql)
 
     if parts.low is not None and parts.start is not None and parts.low < parts.start:
-        piece(TABLE, f"{columns}, 1 AS n", parts.low, parts.start)
-    piece(ROLLUP_TABLE, f"{columns}, n", parts.start, parts.end)
+        piece(TABLE, "COUNT(*)", parts.low, parts.start)
+    piece(ROLLUP_TABLE, "SUM(n)", parts.start, parts.end)
     if parts.high is not None and parts.end is not None and parts.end < parts.high:
-        piece(TABLE, f"{columns}, 1 AS n", parts.end, parts.high)
-    source = f"({' UNION ALL '.join(pieces)})"
-    sql = select_sql(query, source, "1", "SUM(n)")
+        piece(TABLE, "COUNT(*)", parts.end, parts.high)
+    average = "((2 * SUM(cc) + SUM(b)) / (2 * SUM(b)))" if buckets else "SUM(cc)"
+    columns = [*dims, *(f"SUM(s_{name})" for name in query.sums)]
+    columns += [average for _ in query.avgs]
+    columns.append("SUM(n)")
+    sql = f"SELECT {', '.join(columns)} FROM ({' UNION ALL '.join(pieces)})"
+    if dims:
+        sql += " GROUP BY " + ", ".join(dims)
+    terms = []
+    for item in query.order_by:
+        field, _, direction = item.rpartition("_")
+        if field.startswith("sum_"):
+            terms.append(f"SUM(s_{field[4:]}) {direction}")
+        elif field.startswith("avg_"):
+            terms.append(f"{average} {direction}")
+        elif field in query.dimensions:
+            terms.append(f"{dims[query.dimensions.index(field)]} {direction}")
+        else:
+            return build_sql(query)  # the raw statement refuses it in Cloudflare's words
+    terms += [f"{d} ASC" for d in dims]
+    if terms:
+        sql += " ORDER BY " + ", ".join(terms)
     params.append(query.limit)
-    return sql, params
+    return sql + " LIMIT ?", params
 
 
 def rollup_sql(query: GroupQuery) -> tuple[str, list[Any]] | None:

@@ -122,10 +122,13 @@ class UsageStore:
 
     def group(self, query: GroupQuery) -> list[dict[str, Any]]:
         """Answer one TURN node with one SQL statement."""
+        return decode_rows(query, self.fetch(query))
+
+    def fetch(self, query: GroupQuery) -> list[Any]:
+        """The SQL rows answering ``query``, before they become group objects."""
         sql, params = self.statement(query)
         with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        return decode_rows(query, rows)
+            return self._db.execute(sql, params).fetchall()
 
     def statement(self, query: GroupQuery, *, use_rollup: bool = True) -> tuple[str, list[Any]]:
         """The SQL answering ``query``: over the hourly rollup where it may, else raw rows."""
