@@ -229,7 +229,8 @@ def report(rounds: int) -> list[str]:
     for row in rates:
         lines.append(
             f"{row['clients']:>7} {row['requests']:>8} {row['sandbox']:>13.0f} "
-            f"{row['p99_ms']:>7.1f} {row['trivial']:>13.0f} {row['sandbox'] / row['trivial']:>15.2f}"
+            f"{row['p99_ms']:>7.1f} {row['trivial']:>13.0f} "
+            f"{row['sandbox'] / row['trivial']:>15.2f}"
         )
     lines += [
         "",

@@ -33,6 +33,11 @@ from graphql.pyutils import Path
 _BLOCKS = frozenset(("dimensions", "sum", "avg"))
 #: Scalars whose serialized value is worth remembering within one answer (time buckets repeat).
 _MEMOISED = frozenset(("Time", "Date"))
+#: Scalars whose values, as the store builds them, the JSON encoder writes exactly as their
+#: serializer would (replies.encode: whole-second UTC datetimes as ``...Z``, dates as
+#: ``YYYY-MM-DD``, strings, and int64 which every SQLite integer is). uint64 is not among them:
+#: a negative sum must still fail as graphql-core fails it.
+PASSED_THROUGH = frozenset(("Time", "Date", "string", "int64"))
 
 #: (response key, field name or None for __typename, serializer: of the value, or for
 #: __typename of None)
@@ -76,9 +81,35 @@ def _complete_by_plan(
         return None
     try:
         plan = _plan(context, group_type, field_nodes)
+        if _as_stored(plan, group_type, groups):
+            # The store's own block dicts are the answer: same keys, same order, same values.
+            return [{key: group[block] for key, block, _ in plan} for group in groups]  # type: ignore[index]
         return _build(group_type.name, plan, groups)
     except Exception:  # a serializer refused a value, a null leaf, ...: graphql-core decides
         return None
+
+
+def _as_stored(
+    plan: tuple[Block, ...], group_type: GraphQLObjectType, groups: Sequence[dict[str, Any]]
+) -> bool:
+    """Whether every block of ``plan`` is a stored block as it stands: no alias, no
+    ``__typename``, fields in the store's order, every leaf a :data:`PASSED_THROUGH` scalar."""
+    if not groups:
+        return False
+    first = groups[0]
+    for key, block, leaves in plan:
+        if block is None or key != block:
+            return False
+        stored = first[block]
+        if [name for _, name, _ in leaves] != list(stored) or any(
+            leaf_key != name for leaf_key, name, _ in leaves
+        ):
+            return False
+        block_type = _nullable(group_type.fields[block].type)
+        for name in stored:
+            if _nullable(block_type.fields[name].type).name not in PASSED_THROUGH:
+                return False
+    return True
 
 
 def _list_item_type(return_type: GraphQLOutputType) -> GraphQLObjectType | None:

@@ -230,26 +230,43 @@ def select_sql(query: GroupQuery, source: str, where: str, count: str) -> str:
 
 
 def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """SQL result rows as group objects ``{"dimensions": {...}, "sum": {...}, "avg": {...}}``."""
-    kinds = [DIMENSIONS[name][1] for name in query.dimensions]
-    n_dims, n_sums = len(query.dimensions), len(query.sums)
+    """SQL result rows as group objects ``{"dimensions": {...}, "sum": {...}, "avg": {...}}``.
+
+    Time dimensions become aware UTC datetimes (whole seconds: the columns hold integers),
+    dates become dates; each distinct bucket is converted once per answer.
+    """
+    names = query.dimensions
+    converters = [_converter(DIMENSIONS[name][1]) for name in names]
+    n_dims, n_sums = len(names), len(query.sums)
+    plain = all(convert is None for convert in converters)
     groups: list[dict[str, Any]] = []
     for row in rows:
         if not row[-1]:  # 0 raw rows (or NULL: a sum over no rollup rows)
             continue  # no dimensions and no matching rows: an empty list, not a zero row
-        dims = {
-            name: _dimension_value(kind, value)
-            for name, kind, value in zip(query.dimensions, kinds, row, strict=False)
-        }
+        if plain:
+            dims = dict(zip(names, row, strict=False))
+        else:
+            dims = {
+                name: value if convert is None else convert(value)
+                for name, convert, value in zip(names, converters, row, strict=False)
+            }
         sums = dict(zip(query.sums, row[n_dims : n_dims + n_sums], strict=True))
         avgs = dict(zip(query.avgs, row[n_dims + n_sums : -1], strict=True))
         groups.append({"dimensions": dims, "sum": sums, "avg": avgs, "count": row[-1]})
     return groups
 
 
-def _dimension_value(kind: str, value: Any) -> Any:
-    if kind == "time":
-        return datetime.fromtimestamp(value, UTC)
-    if kind == "date":
-        return datetime.fromtimestamp(value, UTC).date()
-    return value
+def _converter(kind: str) -> Any:
+    """A memoising epoch-seconds -> datetime (or date) function, or None for strings."""
+    if kind not in ("time", "date"):
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = seen.get(value)
+        if found is None:
+            moment = datetime.fromtimestamp(value, UTC)
+            found = seen[value] = moment if kind == "time" else moment.date()
+        return found
+
+    return convert
