@@ -43,7 +43,7 @@ PACKAGES += ("ariadne-codegen", "msgspec")
 #: The extra benches (bench/<script>): arguments for a full run, and for --quick.
 EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("bench_codegen.py", ["--runs", "1"], ["--runs", "1"]),
-    ("bench_sandbox.py", [], ["--customers", "200", "--repeat", "3"]),
+    ("bench_sandbox.py", [], ["--customers", "200", "--repeat", "3", "--load-rounds", "3"]),
     ("bench_windows.py", ["--runs", "1"], ["--runs", "1"]),
     ("bench_stream_memory.py", [], ["--rows", "100000"]),
 )

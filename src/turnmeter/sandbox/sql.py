@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -235,25 +235,38 @@ def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[s
     Time dimensions become aware UTC datetimes (whole seconds: the columns hold integers),
     dates become dates; each distinct bucket is converted once per answer.
     """
-    names = query.dimensions
-    converters = [_converter(DIMENSIONS[name][1]) for name in names]
-    n_dims, n_sums = len(names), len(query.sums)
-    plain = all(convert is None for convert in converters)
-    groups: list[dict[str, Any]] = []
-    for row in rows:
-        if not row[-1]:  # 0 raw rows (or NULL: a sum over no rollup rows)
-            continue  # no dimensions and no matching rows: an empty list, not a zero row
-        if plain:
-            dims = dict(zip(names, row, strict=False))
-        else:
-            dims = {
-                name: value if convert is None else convert(value)
-                for name, convert, value in zip(names, converters, row, strict=False)
-            }
-        sums = dict(zip(query.sums, row[n_dims : n_dims + n_sums], strict=True))
-        avgs = dict(zip(query.avgs, row[n_dims + n_sums : -1], strict=True))
-        groups.append({"dimensions": dims, "sum": sums, "avg": avgs, "count": row[-1]})
-    return groups
+    build = _group_builder(query)
+    return [build(row) for row in rows if row[-1]]  # 0 (or NULL) raw rows: no group
+
+
+def _group_builder(query: GroupQuery) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """One row -> one group object, as a function written for this selection.
+
+    A literal per selection is several times faster than building the dicts field by field,
+    and a 10,000-group answer spends as long here as in its SQL. Only catalogue names (the
+    keys of DIMENSIONS, SUMS and AVGS) are written into the source, through repr().
+    """
+    for name in (*query.dimensions, *query.sums, *query.avgs):
+        if name not in DIMENSIONS and name not in SUMS and name not in AVGS:
+            raise Refusal(f'unknown field "{name}"')  # never written into source
+    scope: dict[str, Any] = {}
+    dims = []
+    for index, name in enumerate(query.dimensions):
+        convert = _converter(DIMENSIONS[name][1])
+        value = f"row[{index}]"
+        if convert is not None:
+            scope[f"c{index}"] = convert
+            value = f"c{index}({value})"
+        dims.append(f"{name!r}: {value}")
+    offset = len(query.dimensions)
+    sums = [f"{name!r}: row[{offset + i}]" for i, name in enumerate(query.sums)]
+    offset += len(query.sums)
+    avgs = [f"{name!r}: row[{offset + i}]" for i, name in enumerate(query.avgs)]
+    source = (
+        f'lambda row: {{"dimensions": {{{", ".join(dims)}}}, "sum": {{{", ".join(sums)}}}, '
+        f'"avg": {{{", ".join(avgs)}}}, "count": row[-1]}}'
+    )
+    return eval(source, scope)  # type: ignore[no-any-return]
 
 
 def _converter(kind: str) -> Any:
