@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +27,7 @@ from bench.server import body_for
 ROOT = Path(__file__).resolve().parents[1]
 DECODE_ROWS = 10_000
 DECODE_RUNS = 15
-IMPORT_RUNS = 9
+IMPORT_RUNS = 21
 #: How many trailing stderr lines of a failed helper process to keep.
 STDERR_TAIL = 8
 
@@ -33,8 +36,8 @@ class StepFailed(Exception):
     """A helper process of a side measurement exited non-zero."""
 
 
-def _run(argv: list[str]) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+def _run(argv: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode:
         lines = done.stderr.strip().splitlines()[-STDERR_TAIL:]
         tail = "".join(f"\n    {line}" for line in lines)
@@ -171,27 +174,64 @@ def _dsl_body(dimension: str, buckets: int) -> Any:
     return {"viewer": {"accounts": [{"callsTurnUsageAdaptiveGroups": groups}]}}
 
 
-def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:
+def _wall(argv: list[str], runs: int = IMPORT_RUNS, env: dict[str, str] | None = None) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        _run(argv)
+        _run(argv, env)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
 
 
-def import_times() -> list[tuple[str, float]]:
-    """Median wall milliseconds of fresh interpreters doing each thing."""
+#: A bare argparse program: what any argparse CLI pays before its own code runs (the console
+#: script pip writes imports ``re`` too).
+ARGPARSE_FLOOR = (
+    "import re, argparse; p = argparse.ArgumentParser(); p.add_argument('--x'); p.format_help()"
+)
+
+
+def import_times() -> list[tuple[str, float, float]]:
+    """(command, median wall ms, ratio to ``python -c pass``), interleaved over fresh
+    interpreters. ``cold`` compiles turnmeter from source each time (this machine sets
+    PYTHONDONTWRITEBYTECODE, as a checkout run without bytecode would); ``cached`` reads
+    bytecode written once into a private PYTHONPYCACHEPREFIX, as an installed wheel does."""
     python = sys.executable
     cli = str(Path(python).parent / "turnmeter")
-    return [
-        ("python -c pass", _wall([python, "-c", "pass"])),
-        ("import turnmeter", _wall([python, "-c", "import turnmeter"])),
+    cache = tempfile.mkdtemp(prefix="turnmeter-pycache-")
+    cached = {**os.environ, "PYTHONPYCACHEPREFIX": cache}
+    cached.pop("PYTHONDONTWRITEBYTECODE", None)
+    commands: list[tuple[str, list[str], dict[str, str] | None]] = [
+        ("python -c pass", [python, "-c", "pass"], None),
+        ("import turnmeter", [python, "-c", "import turnmeter"], None),
         (
             "from turnmeter import TurnUsage",
-            _wall([python, "-c", "from turnmeter import TurnUsage"]),
+            [python, "-c", "from turnmeter import TurnUsage"],
+            None,
         ),
-        ("turnmeter --help", _wall([cli, "--help"])),
+        (
+            "a bare argparse program (the floor of any argparse CLI)",
+            [python, "-c", ARGPARSE_FLOOR],
+            None,
+        ),
+        ("turnmeter --help (cold: compiled from source)", [cli, "--help"], None),
+        ("turnmeter --help (cached bytecode)", [cli, "--help"], cached),
+        (
+            "from turnmeter import TurnUsage (cached bytecode)",
+            [python, "-c", "from turnmeter import TurnUsage"],
+            cached,
+        ),
+    ]
+    for _, argv, env in commands:
+        if env is cached:
+            _run(argv, env)  # writes the bytecode
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in commands}
+    for _ in range(IMPORT_RUNS):
+        for name, argv, env in commands:
+            samples[name].append(_wall(argv, 1, env))
+    shutil.rmtree(cache, ignore_errors=True)
+    base = statistics.median(samples["python -c pass"])
+    return [
+        (name, statistics.median(v), statistics.median(v) / base) for name, v in samples.items()
     ]
 
 
