@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,8 +33,8 @@ class StepFailed(Exception):
     """A helper process of a side measurement exited non-zero."""
 
 
-def _run(argv: list[str], env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env)
+def _run(argv: list[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         lines = done.stderr.strip().splitlines()[-STDERR_TAIL:]
         tail = "".join(f"\n    {line}" for line in lines)
@@ -174,11 +171,11 @@ def _dsl_body(dimension: str, buckets: int) -> Any:
     return {"viewer": {"accounts": [{"callsTurnUsageAdaptiveGroups": groups}]}}
 
 
-def _wall(argv: list[str], runs: int = IMPORT_RUNS, env: dict[str, str] | None = None) -> float:
+def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        _run(argv, env)
+        _run(argv)
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
 
@@ -192,43 +189,24 @@ ARGPARSE_FLOOR = (
 
 def import_times() -> list[tuple[str, float, float]]:
     """(command, median wall ms, ratio to ``python -c pass``), interleaved over fresh
-    interpreters. ``cold`` compiles turnmeter from source each time (this machine sets
-    PYTHONDONTWRITEBYTECODE, as a checkout run without bytecode would); ``cached`` reads
-    bytecode written once into a private PYTHONPYCACHEPREFIX, as an installed wheel does."""
+    interpreters. turnmeter is compiled from source each time (this machine sets
+    PYTHONDONTWRITEBYTECODE, as a checkout run without bytecode would): the conservative case."""
     python = sys.executable
     cli = str(Path(python).parent / "turnmeter")
-    cache = tempfile.mkdtemp(prefix="turnmeter-pycache-")
-    cached = {**os.environ, "PYTHONPYCACHEPREFIX": cache}
-    cached.pop("PYTHONDONTWRITEBYTECODE", None)
-    commands: list[tuple[str, list[str], dict[str, str] | None]] = [
-        ("python -c pass", [python, "-c", "pass"], None),
-        ("import turnmeter", [python, "-c", "import turnmeter"], None),
+    commands: list[tuple[str, list[str]]] = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("import turnmeter", [python, "-c", "import turnmeter"]),
+        ("from turnmeter import TurnUsage", [python, "-c", "from turnmeter import TurnUsage"]),
         (
-            "from turnmeter import TurnUsage",
-            [python, "-c", "from turnmeter import TurnUsage"],
-            None,
-        ),
-        (
-            "a bare argparse program (the floor of any argparse CLI)",
+            "a bare argparse program (`bench/extras.py` ARGPARSE_FLOOR)",
             [python, "-c", ARGPARSE_FLOOR],
-            None,
         ),
-        ("turnmeter --help (cold: compiled from source)", [cli, "--help"], None),
-        ("turnmeter --help (cached bytecode)", [cli, "--help"], cached),
-        (
-            "from turnmeter import TurnUsage (cached bytecode)",
-            [python, "-c", "from turnmeter import TurnUsage"],
-            cached,
-        ),
+        ("turnmeter --help", [cli, "--help"]),
     ]
-    for _, argv, env in commands:
-        if env is cached:
-            _run(argv, env)  # writes the bytecode
-    samples: dict[str, list[float]] = {name: [] for name, _, _ in commands}
+    samples: dict[str, list[float]] = {name: [] for name, _ in commands}
     for _ in range(IMPORT_RUNS):
-        for name, argv, env in commands:
-            samples[name].append(_wall(argv, 1, env))
-    shutil.rmtree(cache, ignore_errors=True)
+        for name, argv in commands:
+            samples[name].append(_wall(argv, 1))
     base = statistics.median(samples["python -c pass"])
     return [
         (name, statistics.median(v), statistics.median(v) / base) for name, v in samples.items()

@@ -37,7 +37,7 @@ BIG, PAGE, ONE = 10_000, 100, 1
 BURST_TOTAL = 200
 MEMORY_ROWS, MEMORY_PAGE = 1_000_000, 10_000
 #: (rounds, requests per round) for each row count; --quick divides the rounds.
-PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (7, 40)}
+PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (15, 40)}
 BURST_ROUNDS = 5
 PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
 PACKAGES += ("ariadne-codegen", "msgspec")
