@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +148,32 @@ def test_late_rows_reach_the_rollup() -> None:
     assert after[template.custom_identifier] == before[template.custom_identifier] + (
         template.egress_bytes
     )
+
+
+def test_a_seeded_file_opened_read_only_gets_a_rollup_too(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite"
+    UsageStore.create((row_tuple(row) for row in awkward_rows()), path).close()
+    store = UsageStore.open(path)
+    window = {"datetimeHour_geq": START.isoformat(), "datetimeHour_lt": NOW.isoformat()}
+    query = GroupQuery(("keyId",), ("egressBytes",), (), window, ("sum_egressBytes_DESC",), 10)
+    raw, fast, used = _answers(store, query)
+    with pytest.raises(sqlite3.OperationalError):  # the file belongs to `sandbox seed`
+        store.add(awkward_rows()[:1])
+    store.close()
+    assert used
+    assert fast == raw
+
+
+def test_sums_too_large_for_a_rollup_leave_the_raw_rows_answering() -> None:
+    huge = UsageRow(**{**_fields(awkward_rows()[0]), "egress_bytes": 2**63 - 1})
+    twice = [huge, huge]  # one minute row each, the same hour and group
+    store = UsageStore.create(row_tuple(row) for row in twice)
+    query = GroupQuery((), ("ingressBytes",), (), {}, (), 1)
+    raw, fast, used = _answers(store, query)
+    store.close()
+    assert not used  # the rollup could not be built: the same SUM overflows there
+    assert fast == raw
+
+
+def _fields(row: UsageRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in row.__dataclass_fields__}
