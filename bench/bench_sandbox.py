@@ -1,11 +1,15 @@
-"""Benchmark (not a test): the sandbox on a 30-day, minute-level data set of ~2 million rows.
+"""Benchmark (not a test): the sandbox under load, and on a 30-day data set of ~2 million rows.
 
-Times the four queries a TURN dashboard runs (month total, top 10 keys, top 100 customers,
-30-day hourly series) end to end over HTTP, and the SQL alone, against a 0.5 s target.
+First :mod:`bench.sandbox_load`: requests/s of the seed's top-keys query over 7 days at 1, 16
+and 64 clients against a trivial aiohttp endpoint, and a 10,000-group answer against its SQL
+time, all measured in this run. Then the four queries a TURN dashboard runs (month total, top
+10 keys, top 100 customers, 30-day hourly series) on ~2 million minute rows, end to end over
+HTTP and as SQL alone, against a 0.5 s target.
 
     .venv/bin/python bench/bench_sandbox.py                 # ~2M rows, 20 keys, 2,000 customers
     .venv/bin/python bench/bench_sandbox.py --customers 200 # smaller, quicker
     .venv/bin/python bench/bench_sandbox.py --explain       # print SQLite's query plans
+    .venv/bin/python bench/bench_sandbox.py --load-only     # only the load tables
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 import aiohttp
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import sandbox_load
 from turnmeter.sandbox import Sandbox, SandboxConfig
 from turnmeter.sandbox.sql import GroupQuery
 from turnmeter.sandbox.store import UsageStore
@@ -143,7 +149,13 @@ def main() -> int:
     parser.add_argument("--sessions", type=float, default=SESSIONS_PER_CUSTOMER_DAY)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="print SQLite's query plans")
+    parser.add_argument("--load-rounds", type=int, default=7, help="rounds of the load tables")
+    parser.add_argument("--load-only", action="store_true", help="skip the 2M-row data set")
     args = parser.parse_args()
+    print("\n".join(sandbox_load.report(args.load_rounds)), flush=True)
+    if args.load_only:
+        return 0
+    print()
 
     spec = TrafficSpec(NOW, 7, args.days, args.keys, args.customers, args.sessions)
     started = time.perf_counter()

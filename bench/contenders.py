@@ -224,6 +224,32 @@ class Turnmeter(Contender):
         await self.turn.close()
 
 
+class TurnmeterDefault(Turnmeter):
+    """``TurnUsage.timeseries`` with the default client: rate budget, single-flight, retries
+    and the concurrency cap all on. The budget's limit is set past what the benchmark sends
+    (Cloudflare's 300 per 5 minutes would stop it), so every grant is counted and none waits."""
+
+    name = "turnmeter default client (`TurnUsage.timeseries`, rate budget on)"
+
+    def __init__(self) -> None:
+        self.mode = "fast"
+
+    async def setup(self, url: str) -> None:
+        from turnmeter import TurnUsage
+        from turnmeter.transport.ratelimit import RateBudget
+
+        self.turn = TurnUsage(
+            account_tag=ACCOUNT,
+            api_token=TOKEN,
+            endpoint=url,
+            rate_budget=RateBudget(limit=UNREACHED_BUDGET),
+        )
+
+
+#: A rate budget no benchmark run reaches: the limiter runs, it never makes anyone wait.
+UNREACHED_BUDGET = 10**9
+
+
 def all_contenders(httpx_package: Path) -> list[Contender]:
     """Every contender, the floor first."""
     return [
@@ -237,6 +263,7 @@ def all_contenders(httpx_package: Path) -> list[Contender]:
         Turnmeter("**turnmeter fast path** (`TurnUsage.timeseries`)", "fast"),
         Turnmeter("turnmeter fast path, GC not paused while decoding", "fast, GC not paused"),
         Turnmeter("turnmeter fast decoder without the transport pipeline", "bare"),
+        TurnmeterDefault(),
     ]
 
 

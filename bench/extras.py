@@ -24,7 +24,7 @@ from bench.server import body_for
 ROOT = Path(__file__).resolve().parents[1]
 DECODE_ROWS = 10_000
 DECODE_RUNS = 15
-IMPORT_RUNS = 9
+IMPORT_RUNS = 21
 #: How many trailing stderr lines of a failed helper process to keep.
 STDERR_TAIL = 8
 
@@ -180,18 +180,36 @@ def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:
     return statistics.median(times) * 1e3
 
 
-def import_times() -> list[tuple[str, float]]:
-    """Median wall milliseconds of fresh interpreters doing each thing."""
+#: A bare argparse program: what any argparse CLI pays before its own code runs (the console
+#: script pip writes imports ``re`` too).
+ARGPARSE_FLOOR = (
+    "import re, argparse; p = argparse.ArgumentParser(); p.add_argument('--x'); p.format_help()"
+)
+
+
+def import_times() -> list[tuple[str, float, float]]:
+    """(command, median wall ms, ratio to ``python -c pass``), interleaved over fresh
+    interpreters. turnmeter is compiled from source each time (this machine sets
+    PYTHONDONTWRITEBYTECODE, as a checkout run without bytecode would): the conservative case."""
     python = sys.executable
     cli = str(Path(python).parent / "turnmeter")
-    return [
-        ("python -c pass", _wall([python, "-c", "pass"])),
-        ("import turnmeter", _wall([python, "-c", "import turnmeter"])),
+    commands: list[tuple[str, list[str]]] = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("import turnmeter", [python, "-c", "import turnmeter"]),
+        ("from turnmeter import TurnUsage", [python, "-c", "from turnmeter import TurnUsage"]),
         (
-            "from turnmeter import TurnUsage",
-            _wall([python, "-c", "from turnmeter import TurnUsage"]),
+            "a bare argparse program (`bench/extras.py` ARGPARSE_FLOOR)",
+            [python, "-c", ARGPARSE_FLOOR],
         ),
-        ("turnmeter --help", _wall([cli, "--help"])),
+        ("turnmeter --help", [cli, "--help"]),
+    ]
+    samples: dict[str, list[float]] = {name: [] for name, _ in commands}
+    for _ in range(IMPORT_RUNS):
+        for name, argv in commands:
+            samples[name].append(_wall(argv, 1))
+    base = statistics.median(samples["python -c pass"])
+    return [
+        (name, statistics.median(v), statistics.median(v) / base) for name, v in samples.items()
     ]
 
 

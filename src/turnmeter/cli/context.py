@@ -26,7 +26,7 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
     """The config file's settings (cached on ``args``)."""
     if not hasattr(args, "_config"):
         path = Path(args.config) if getattr(args, "config", None) else None
-        from turnmeter.cli.exit_codes import ConfigFileError
+        from turnmeter.cli.setup_errors import ConfigFileError
         from turnmeter.errors import ConfigError
 
         try:
@@ -92,7 +92,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
 
 def _client(**settings: Any) -> TurnUsage:
     """The client; a setting it refuses (no account, no token) is a :class:`CredentialsError`."""
-    from turnmeter.cli.exit_codes import CredentialsError
+    from turnmeter.cli.setup_errors import CredentialsError
     from turnmeter.errors import ConfigError
 
     try:

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from turnmeter.budget import BudgetGuard
 from turnmeter.cli.context import config_of, open_client, output_stream
-from turnmeter.cli.exit_codes import CredentialsError
 from turnmeter.cli.output import write_rows
 from turnmeter.cli.reports import pricing_of
+from turnmeter.cli.setup_errors import CredentialsError
 from turnmeter.client import TurnUsage
 from turnmeter.credentials import (
     CustomerMeter,

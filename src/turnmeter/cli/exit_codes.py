@@ -4,20 +4,6 @@ from __future__ import annotations
 
 import enum
 
-from turnmeter import errors
-
-
-class CredentialsError(errors.ConfigError):
-    """The client could not be set up: no account, no token, or a malformed one (exit 4).
-
-    Every other :class:`~turnmeter.errors.ConfigError` a command meets is a bad argument (exit 2,
-    like argparse's own), and only this one gets the credentials hint.
-    """
-
-
-class ConfigFileError(errors.ConfigError):
-    """The config file is missing, unreadable or holds what it may not (exit 4)."""
-
 
 class ExitCode(enum.IntEnum):
     OK = 0
@@ -36,33 +22,42 @@ class ExitCode(enum.IntEnum):
     BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
-_FAMILIES: tuple[tuple[type[BaseException], ExitCode, str], ...] = (
-    (
-        CredentialsError,
-        ExitCode.CONFIG,
-        " (check --account, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
-    ),
-    (
-        errors.CredentialRefused,
-        ExitCode.FAILURE,
-        " (the budget policy refused; --over-budget stun-only answers STUN servers instead)",
-    ),
-    (ConfigFileError, ExitCode.CONFIG, ""),
-    (errors.ConfigError, ExitCode.USAGE, ""),
-    (
-        errors.AuthError,
-        ExitCode.AUTH,
-        " (usage needs a token with Account Analytics: Read on this account; credentials need "
-        "the TURN key's own token in CLOUDFLARE_TURN_KEY_TOKEN)",
-    ),
-    (errors.RateLimited, ExitCode.RATE_LIMITED, " (Cloudflare allows 300 queries per 5 minutes)"),
-    (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
-    (errors.QueryError, ExitCode.QUERY, ""),
-    (errors.LimitExceeded, ExitCode.QUERY, " (narrow the range or lower --limit)"),
-    (errors.InvalidQuery, ExitCode.QUERY, ""),
-    (errors.SchemaError, ExitCode.SCHEMA, ""),
-    (errors.TurnmeterError, ExitCode.SERVER, ""),
-)
+def _families() -> tuple[tuple[type[BaseException], ExitCode, str], ...]:
+    # turnmeter.errors is imported when an error is being reported, not at every start-up.
+    from turnmeter import errors
+    from turnmeter.cli.setup_errors import ConfigFileError, CredentialsError
+
+    return (
+        (
+            CredentialsError,
+            ExitCode.CONFIG,
+            " (check --account, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID)",
+        ),
+        (
+            errors.CredentialRefused,
+            ExitCode.FAILURE,
+            " (the budget policy refused; --over-budget stun-only answers STUN servers instead)",
+        ),
+        (ConfigFileError, ExitCode.CONFIG, ""),
+        (errors.ConfigError, ExitCode.USAGE, ""),
+        (
+            errors.AuthError,
+            ExitCode.AUTH,
+            " (usage needs a token with Account Analytics: Read on this account; credentials "
+            "need the TURN key's own token in CLOUDFLARE_TURN_KEY_TOKEN)",
+        ),
+        (
+            errors.RateLimited,
+            ExitCode.RATE_LIMITED,
+            " (Cloudflare allows 300 queries per 5 minutes)",
+        ),
+        (errors.TransportError, ExitCode.TRANSPORT, " (is the endpoint reachable?)"),
+        (errors.QueryError, ExitCode.QUERY, ""),
+        (errors.LimitExceeded, ExitCode.QUERY, " (narrow the range or lower --limit)"),
+        (errors.InvalidQuery, ExitCode.QUERY, ""),
+        (errors.SchemaError, ExitCode.SCHEMA, ""),
+        (errors.TurnmeterError, ExitCode.SERVER, ""),
+    )
 
 
 def exit_code_for(exc: BaseException, *, rate_limit: str | None = None) -> tuple[ExitCode, str]:
@@ -71,7 +66,9 @@ def exit_code_for(exc: BaseException, *, rate_limit: str | None = None) -> tuple
     ``rate_limit`` names a sandbox's own limit ("3 queries per 5 minutes") for its
     rate-limit errors, instead of Cloudflare's.
     """
-    for family, code, hint in _FAMILIES:
+    from turnmeter import errors
+
+    for family, code, hint in _families():
         if isinstance(exc, family):
             if rate_limit and isinstance(exc, errors.RateLimited):
                 hint = f" (this sandbox allows {rate_limit})"

@@ -25,7 +25,13 @@ from turnmeter.sandbox.faults import Fault, FaultQueue
 from turnmeter.sandbox.guards import MAX_BODY_BYTES
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.ratelimit import QueryBudget
-from turnmeter.sandbox.replies import Reply, error_reply, http_error_reply, json_response
+from turnmeter.sandbox.replies import (
+    Reply,
+    encode,
+    error_reply,
+    http_error_reply,
+    json_response,
+)
 from turnmeter.sandbox.store import UsageStore
 from turnmeter.sandbox.turn_keys import TurnKeys
 
@@ -84,7 +90,7 @@ def _reset_connection(request: web.Request) -> None:
 
 
 async def _send_truncated(request: web.Request, reply: Reply) -> web.StreamResponse:
-    body = json.dumps(reply.body).encode()
+    body = encode(reply.body)
     response = web.StreamResponse(status=reply.status, headers={"Content-Type": "application/json"})
     response.content_length = len(body)
     await response.prepare(request)

@@ -12,7 +12,6 @@ import asyncio
 import functools
 import hmac
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,15 +27,16 @@ from graphql import (
     SelectionSetNode,
     build_schema,
     execute_sync,
-    parse,
-    validate,
 )
+from graphql.execution import ExecutionContext
 from graphql.execution.collect_fields import should_include_node
 
 from turnmeter.resources import schema_text
 from turnmeter.sandbox import guards, refusals
 from turnmeter.sandbox.accounts import AccountData
+from turnmeter.sandbox.completion import GroupsExecutionContext
 from turnmeter.sandbox.model import SandboxConfig
+from turnmeter.sandbox.prepared import cloudflare_message, prepare, raise_refusal
 from turnmeter.sandbox.ratelimit import QueryBudget
 from turnmeter.sandbox.refusals import Refusal
 from turnmeter.sandbox.replies import Reply, error_reply
@@ -44,16 +44,6 @@ from turnmeter.sandbox.resolvers import DATASET_FIELDS, RequestScope, root_value
 from turnmeter.sandbox.store import UsageStore
 
 log = logging.getLogger("turnmeter.sandbox")
-
-# graphql-core wording -> Cloudflare wording (CLOUDFLARE_API.md, "Errors", parse row).
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"Cannot query field '(\w+)' on type"), 'unknown field "{0}"'),
-    (re.compile(r"Field '(\w+)' is not defined by type"), 'unknown field "{0}"'),
-    (
-        re.compile(r"Unknown argument '\w+' on field '\w+\.(\w+)'"),
-        'error parsing args for "{0}": unexpected args',
-    ),
-)
 
 
 @functools.cache
@@ -64,15 +54,6 @@ def sandbox_schema() -> GraphQLSchema:
     schema = build_schema(schema_text())
     install_scalars(schema)
     return schema
-
-
-def cloudflare_message(message: str) -> str:
-    """graphql-core's validation wording rewritten to Cloudflare's where we know it."""
-    for pattern, template in _REWRITES:
-        found = pattern.search(message)
-        if found:
-            return template.format(*found.groups())
-    return message
 
 
 def count_turn_nodes(
@@ -123,6 +104,9 @@ def count_turn_nodes(
 
 class Engine:
     """Executes GraphQL requests against one store with one configuration and budget."""
+
+    #: graphql-core's executor with the TURN groups completed by plan (see completion.py).
+    execution_context_class: type[ExecutionContext] = GroupsExecutionContext
 
     def __init__(self, config: SandboxConfig, store: UsageStore, budget: QueryBudget) -> None:
         self.config = config
@@ -187,17 +171,14 @@ class Engine:
         operation_name = payload.get("operationName") or None
         if not isinstance(query, str) or not isinstance(variables, dict):
             return self.error_reply(refusals.QUERY_CONTAINS_ERROR, 400)
-        guards.check_query(query)
+        # Parsing and validation depend on the text alone: done once per distinct text.
+        prepared = prepare(self.schema, query)
+        raise_refusal(prepared.text_refusal)
         guards.check_variables(variables)
-        try:
-            document = parse(query, max_tokens=guards.MAX_QUERY_TOKENS)
-        except GraphQLError as exc:
-            if f"more than {guards.MAX_QUERY_TOKENS} tokens" in exc.message:
-                raise refusals.too_many_tokens(guards.MAX_QUERY_TOKENS) from None
-            return self.error_reply(exc.message, 400)
-        problems = validate(self.schema, document)
-        if problems:
-            return self.error_reply(cloudflare_message(problems[0].message), 400)
+        raise_refusal(prepared.parse_refusal)
+        document = prepared.document
+        if document is None:
+            return self.error_reply(prepared.message or refusals.QUERY_CONTAINS_ERROR, 400)
         cost = count_turn_nodes(document, operation_name, variables)
         if not self.budget.try_spend(cost):
             code = "budget" if account_based else None
@@ -216,6 +197,7 @@ class Engine:
             root_value=root_value(scope),
             variable_values=variables,
             operation_name=operation_name,
+            execution_context_class=self.execution_context_class,
         )
         if result.errors:
             return self._execution_failure(result.errors[0])

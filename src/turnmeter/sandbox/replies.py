@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-from turnmeter.sandbox.scalars import TIME_FORMAT
+from turnmeter.sandbox.scalars import TIME_FORMAT, serialize_date, serialize_time
 
 
 @dataclass
@@ -39,11 +40,32 @@ def error_reply(message: str, status: int, *, code: str | None = None, path: Any
     return reply
 
 
+def encode(body: Any) -> bytes:
+    """A JSON body as bytes: orjson (a 10,000-group answer in milliseconds, not tens of them),
+    or the standard library for what orjson refuses (an integer past 64 bits).
+
+    Datetimes and dates are written in Cloudflare's forms (``2025-05-25T00:00:00Z``,
+    ``2025-05-25``): the TURN groups pass the store's whole-second UTC datetimes through.
+    """
+    try:
+        return orjson.dumps(body, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, default=_scalar_text).encode()
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return serialize_time(value)
+    if isinstance(value, date):
+        return serialize_date(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def json_response(reply: Reply, headers: dict[str, str] | None = None) -> web.Response:
     """``reply`` as an aiohttp response (``application/json``, with ``cf-ray``)."""
     return web.Response(
         status=reply.status,
-        body=json.dumps(reply.body).encode(),
+        body=encode(reply.body),
         content_type="application/json",
         headers={**(headers or {}), "cf-ray": f"{reply.ray_id}-SJC"},
     )

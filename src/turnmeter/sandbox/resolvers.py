@@ -82,7 +82,7 @@ def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
     }
 
     def turn_node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
-        query = read_group_query(info, args)
+        query, confidence = read_group_query(info, args)
         check_node(
             limits,
             account_tag,
@@ -94,8 +94,9 @@ def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
         # Plain blocking SQL: the engine runs the whole request in a worker thread, so a slow
         # aggregate never stalls the event loop (the demo runs its client in the same loop).
         groups = scope.store.group(query)
-        for group in groups:
-            group["confidence"] = _confidence(group)
+        if confidence:  # one resolver per group, built only when the block is asked for
+            for group in groups:
+                group["confidence"] = _confidence(group)
         return groups
 
     account: dict[str, Any] = {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}
@@ -134,8 +135,9 @@ def read_group_query(
     args: Mapping[str, Any],
     group_type_name: str = GROUP_TYPE,
     metrics: tuple[tuple[str, ...], tuple[str, ...]] = (tuple(SUMS), tuple(AVGS)),
-) -> GroupQuery:
-    """A dataset node's arguments plus the dimension/sum/avg fields its selection asks for.
+) -> tuple[GroupQuery, bool]:
+    """A dataset node's arguments plus the dimension/sum/avg fields its selection asks for, and
+    whether it selects the ``confidence`` block.
 
     TURN's node by default; ``group_type_name`` and ``metrics`` (every sum, every avg: what the
     ``confidence`` block reports on) name another dataset's (the SFU's, in :mod:`.sfu`).
@@ -151,11 +153,13 @@ def read_group_query(
             continue
         block_type = group_type.fields[block].type
         assert isinstance(block_type, GraphQLObjectType)
-        picked[block] = tuple(_selected(info, block_type, nodes))
+        # __typename is answered by graphql-core, not by a column
+        selected = _selected(info, block_type, nodes)
+        picked[block] = tuple(name for name in selected if name != "__typename")
     sums, avgs = picked["sum"], picked["avg"]
     if "confidence" in blocks:  # the ALPHA confidence block reports on every metric
         sums, avgs = metrics
-    return GroupQuery(
+    query = GroupQuery(
         dimensions=picked["dimensions"],
         sums=sums,
         avgs=avgs,
@@ -164,6 +168,7 @@ def read_group_query(
         limit=args["limit"],
         selected_fields=sum(len(fields) for fields in picked.values()),
     )
+    return query, "confidence" in blocks
 
 
 def _confidence(group: Mapping[str, Any]) -> Any:

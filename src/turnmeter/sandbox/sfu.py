@@ -219,7 +219,7 @@ def _order_term(item: str, dimensions: tuple[str, ...]) -> str:
 
 def decode_sfu_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """SQL rows as SFU group objects (``dimensions``, ``sum``; ``count`` for confidence)."""
-    from turnmeter.sandbox.sql import _dimension_value
+    from turnmeter.sandbox.sql import dimension_value
 
     kinds = [SFU_DIMENSIONS[name][1] for name in query.dimensions]
     n_dims = len(query.dimensions)
@@ -228,7 +228,7 @@ def decode_sfu_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[di
         if row[-1] == 0:
             continue  # no dimensions and no rows: an empty list, not a zero row
         dims = {
-            name: _dimension_value(kind, value)
+            name: dimension_value(kind, value)
             for name, kind, value in zip(query.dimensions, kinds, row, strict=False)
         }
         sums = dict(zip(query.sums, row[n_dims:-1], strict=True))
@@ -254,7 +254,7 @@ def sfu_fields(
     now: float,
     store: Callable[[], SfuStore],
     confidence: Callable[[Mapping[str, Any]], Any],
-    read_query: Callable[..., GroupQuery],
+    read_query: Callable[..., tuple[GroupQuery, bool]],
 ) -> Mapping[str, Any]:
     """The SFU node of one account object, for the resolvers.
 
@@ -264,12 +264,13 @@ def sfu_fields(
     """
 
     def node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
-        query = read_query(info, args, SFU_GROUP_TYPE, (tuple(SFU_SUMS), ()))
+        query, with_confidence = read_query(info, args, SFU_GROUP_TYPE, (tuple(SFU_SUMS), ()))
         fields = query.selected_fields
         check_node(limits, account_tag, now, query.filter, query.limit, fields, SFU_FIELD)
         groups = store().group(query)
-        for group in groups:
-            group["confidence"] = confidence(group)
+        if with_confidence:  # one resolver per group, built only when the block is asked for
+            for group in groups:
+                group["confidence"] = confidence(group)
         return groups
 
     return {SFU_FIELD: node}

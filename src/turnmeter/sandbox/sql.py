@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -221,43 +221,88 @@ def _order_terms(query: GroupQuery) -> list[str]:
 
 def build_sql(query: GroupQuery) -> tuple[str, list[Any]]:
     """The one SELECT statement answering ``query``, and its parameters."""
+    params: list[Any] = []
+    sql = select_sql(query, TABLE, where_clause(query.filter, params), "COUNT(*)")
+    params.append(query.limit)
+    return sql, params
+
+
+def select_sql(query: GroupQuery, source: str, where: str, count: str) -> str:
+    """The aggregate for ``query`` over ``source`` rows passing ``where``; ends in ``LIMIT ?``.
+
+    ``count`` counts the raw rows behind a group (``COUNT(*)`` over raw rows; a sum of their
+    counts over the rollup).
+    """
     columns = [DIMENSIONS[name][0] for name in query.dimensions]
     columns += [f"SUM({SUMS[name]})" for name in query.sums]
     columns += [avg_expression(AVGS[name], query.dimensions) for name in query.avgs]
-    columns.append("COUNT(*)")
-    params: list[Any] = []
-    sql = f"SELECT {', '.join(columns)} FROM {TABLE} WHERE {where_clause(query.filter, params)}"
+    columns.append(count)
+    sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {where}"
     if query.dimensions:
         sql += " GROUP BY " + ", ".join(DIMENSIONS[name][0] for name in query.dimensions)
     order = _order_terms(query)
     if order:
         sql += " ORDER BY " + ", ".join(order)
-    sql += " LIMIT ?"
-    params.append(query.limit)
-    return sql, params
+    return sql + " LIMIT ?"
 
 
 def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """SQL result rows as group objects ``{"dimensions": {...}, "sum": {...}, "avg": {...}}``."""
-    kinds = [DIMENSIONS[name][1] for name in query.dimensions]
-    n_dims, n_sums = len(query.dimensions), len(query.sums)
-    groups: list[dict[str, Any]] = []
-    for row in rows:
-        if row[-1] == 0:
-            continue  # no dimensions and no matching rows: an empty list, not a zero row
-        dims = {
-            name: _dimension_value(kind, value)
-            for name, kind, value in zip(query.dimensions, kinds, row, strict=False)
-        }
-        sums = dict(zip(query.sums, row[n_dims : n_dims + n_sums], strict=True))
-        avgs = dict(zip(query.avgs, row[n_dims + n_sums : -1], strict=True))
-        groups.append({"dimensions": dims, "sum": sums, "avg": avgs, "count": row[-1]})
-    return groups
+    """SQL result rows as group objects ``{"dimensions": {...}, "sum": {...}, "avg": {...}}``.
+
+    Time dimensions become aware UTC datetimes (whole seconds: the columns hold integers),
+    dates become dates; each distinct bucket is converted once per answer.
+    """
+    build = _group_builder(query)
+    return [build(row) for row in rows if row[-1]]  # 0 (or NULL) raw rows: no group
 
 
-def _dimension_value(kind: str, value: Any) -> Any:
-    if kind == "time":
-        return datetime.fromtimestamp(value, UTC)
-    if kind == "date":
-        return datetime.fromtimestamp(value, UTC).date()
-    return value
+def _group_builder(query: GroupQuery) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """One row -> one group object, as a function written for this selection.
+
+    A literal per selection is several times faster than building the dicts field by field,
+    and a 10,000-group answer spends as long here as in its SQL. Only catalogue names (the
+    keys of DIMENSIONS, SUMS and AVGS) are written into the source, through repr().
+    """
+    for name in (*query.dimensions, *query.sums, *query.avgs):
+        if name not in DIMENSIONS and name not in SUMS and name not in AVGS:
+            raise Refusal(f'unknown field "{name}"')  # never written into source
+    scope: dict[str, Any] = {}
+    dims = []
+    for index, name in enumerate(query.dimensions):
+        convert = _converter(DIMENSIONS[name][1])
+        value = f"row[{index}]"
+        if convert is not None:
+            scope[f"c{index}"] = convert
+            value = f"c{index}({value})"
+        dims.append(f"{name!r}: {value}")
+    offset = len(query.dimensions)
+    sums = [f"{name!r}: row[{offset + i}]" for i, name in enumerate(query.sums)]
+    offset += len(query.sums)
+    avgs = [f"{name!r}: row[{offset + i}]" for i, name in enumerate(query.avgs)]
+    source = (
+        f'lambda row: {{"dimensions": {{{", ".join(dims)}}}, "sum": {{{", ".join(sums)}}}, '
+        f'"avg": {{{", ".join(avgs)}}}, "count": row[-1]}}'
+    )
+    return eval(source, scope)  # type: ignore[no-any-return]
+
+
+def _converter(kind: str) -> Any:
+    """A memoising epoch-seconds -> datetime (or date) function, or None for strings."""
+    if kind not in ("time", "date"):
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = seen.get(value)
+        if found is None:
+            moment = datetime.fromtimestamp(value, UTC)
+            found = seen[value] = moment if kind == "time" else moment.date()
+        return found
+
+    return convert
+
+
+def dimension_value(kind: str, value: Any) -> Any:
+    """One SQL dimension value as its GraphQL value (epoch seconds -> datetime or date)."""
+    convert = _converter(kind)
+    return value if convert is None else convert(value)

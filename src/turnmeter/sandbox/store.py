@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from turnmeter.sandbox import rollup
 from turnmeter.sandbox.model import UsageRow, epoch_minute, from_epoch
 from turnmeter.sandbox.sql import (
     LIKE_FUNCTION,
@@ -25,19 +26,7 @@ from turnmeter.sandbox.sql import (
 #: (epoch minute, key id, username, custom id, city, code, country, region, egress, ingress, cc)
 RowTuple = tuple[int, str, str, str, str, str, str, str, int, int, int]
 
-COLUMNS = (
-    "m",
-    "key_id",
-    "username",
-    "custom_identifier",
-    "datacenter_city",
-    "datacenter_code",
-    "datacenter_country",
-    "datacenter_region",
-    "egress_bytes",
-    "ingress_bytes",
-    "concurrent_connections",
-)
+COLUMNS = ("m", *rollup.KEY_COLUMNS, *rollup.METRIC_COLUMNS)
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -92,6 +81,7 @@ class UsageStore:
         self._db = connection
         self._lock = threading.Lock()
         connection.create_function(LIKE_FUNCTION, 2, like_matches, deterministic=True)
+        self._rollup = _build_rollup(connection)
 
     @classmethod
     def create(cls, rows: Iterable[RowTuple], path: Path | None = None) -> UsageStore:
@@ -132,14 +122,22 @@ class UsageStore:
 
     def group(self, query: GroupQuery) -> list[dict[str, Any]]:
         """Answer one TURN node with one SQL statement."""
-        sql, params = build_sql(query)
+        return decode_rows(query, self.fetch(query))
+
+    def fetch(self, query: GroupQuery) -> list[Any]:
+        """The SQL rows answering ``query``, before they become group objects."""
+        sql, params = self.statement(query)
         with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
-        return decode_rows(query, rows)
+            return self._db.execute(sql, params).fetchall()
+
+    def statement(self, query: GroupQuery, *, use_rollup: bool = True) -> tuple[str, list[Any]]:
+        """The SQL answering ``query``: over the hourly rollup where it may, else raw rows."""
+        found = rollup.rollup_sql(query) if use_rollup and self._rollup else None
+        return found if found is not None else build_sql(query)
 
     def explain(self, query: GroupQuery) -> list[str]:
         """SQLite's query plan for ``query`` (for the benchmark and for curiosity)."""
-        sql, params = build_sql(query)
+        sql, params = self.statement(query)
         with self._lock:
             plan = self._db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
         return [str(step[-1]) for step in plan]
@@ -167,9 +165,43 @@ class UsageStore:
         placeholders = ", ".join("?" * len(COLUMNS))
         with self._lock, self._db:  # one transaction: a reader sees all of them or none
             self._db.executemany(f"INSERT INTO {TABLE} VALUES ({placeholders})", tuples)
+            if self._rollup:
+                _refill_hours(self._db, {t[0] - t[0] % rollup.HOUR for t in tuples})
         return len(tuples)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
             self._db.close()
+
+
+def _build_rollup(db: sqlite3.Connection) -> bool:
+    """Build the hourly rollup in an attached in-memory schema; False if it cannot be built.
+
+    In memory, so a seeded file opened read-only gets one too. A sum too large for SQLite's
+    64-bit integers fails here as it would in the query: those stores read raw rows only.
+    """
+    try:
+        db.execute("ATTACH DATABASE ':memory:' AS rollup")
+        with db:
+            db.executescript(rollup.CREATE)
+            db.execute(rollup.FILL.format(where="1"))
+        db.executescript(rollup.INDEXES)
+        db.execute("ANALYZE rollup")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+#: Hours rebuilt per statement when late rows arrive (well under SQLite's parameter limit).
+_REFILL_CHUNK = 500
+
+
+def _refill_hours(db: sqlite3.Connection, hours: set[int]) -> None:
+    """Rebuild the rollup rows of ``hours`` from the raw rows (inside the caller's transaction)."""
+    ordered = sorted(hours)
+    for index in range(0, len(ordered), _REFILL_CHUNK):
+        chunk = ordered[index : index + _REFILL_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        db.execute(f"DELETE FROM {rollup.ROLLUP_TABLE} WHERE m IN ({marks})", chunk)
+        db.execute(rollup.FILL.format(where=f"(m - m % {rollup.HOUR}) IN ({marks})"), chunk)
