@@ -155,8 +155,8 @@ def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
     ordered = [item.rpartition("_")[0] for item in query.order_by]
     sums = [name for name in SUMS if name in query.sums or f"sum_{name}" in ordered]
     avgs = bool(query.avgs) or any(field.startswith("avg_") for field in ordered)
-    # Grouped by the hour, a group is one bucket: its average is its total (avg_expression's
-    # rule); otherwise each part counts its distinct hours.
+    # Grouped by the hour, a group is one bucket (avg_expression's rule); otherwise each part
+    # counts its distinct hours.
     buckets = avgs and "datetimeHour" not in query.dimensions
     params: list[Any] = []
     pieces: list[str] = []
@@ -186,7 +186,14 @@ def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
     piece(ROLLUP_TABLE, "SUM(n)", parts.start, parts.end)
     if parts.high is not None and parts.end is not None and parts.end < parts.high:
         piece(TABLE, "COUNT(*)", parts.end, parts.high)
-    average = "((2 * SUM(cc) + SUM(b)) / (2 * SUM(b)))" if buckets else "SUM(cc)"
+    # sql.avg_expression's reading at the hour width: per hour bucket, connection-minutes / 60,
+    # averaged over the group's hours and rounded half up; a group that is an hour is one bucket.
+    minutes = HOUR // 60
+    average = (
+        f"((2 * SUM(cc) + {minutes} * SUM(b)) / (2 * {minutes} * SUM(b)))"
+        if buckets
+        else f"((2 * SUM(cc) + {minutes}) / (2 * {minutes}))"
+    )
     columns = [*dims, *(f"SUM(s_{name})" for name in query.sums)]
     columns += [average for _ in query.avgs]
     columns.append("SUM(n)")
