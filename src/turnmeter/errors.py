@@ -23,9 +23,10 @@
     │       ├── LimitExceeded       range too wide, data too old, limit too large, too many fields
     │       ├── InvalidQuery        unknown field, parse and validation errors
     │       └── ServerError         internal server error
-    └── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
+    └── StoreUnavailable            the shared store (Redis) cannot be reached or refused us
 
-Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
+Users catch these only; aiohttp, pydantic, graphql-core and redis exceptions never escape.
 Every message is written so that it cannot contain the API token.
 """
 
@@ -194,3 +195,10 @@ class ServerError(GraphQLErrors):
 
 class BudgetUnknown(TurnmeterError):
     """The budget guard has no answer fresh enough to vouch for (and the policy is fail closed)."""
+
+
+class StoreUnavailable(TurnmeterError):
+    """The shared store (Redis) cannot be reached in time, or refused a command.
+
+    The message names the store by its URL with any password hidden, never the password.
+    """

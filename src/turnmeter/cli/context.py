@@ -15,6 +15,7 @@ from typing import IO, Any
 from turnmeter.cli.config import load_config
 from turnmeter.client import TurnUsage
 from turnmeter.query.timerange import TimeRange, parse_moment, resolve_range
+from turnmeter.transport.ratelimit import RateBudget
 
 ENV_SANDBOX_URL = "TURNMETER_SANDBOX_URL"
 #: The token ``--sandbox URL`` sends. Never CLOUDFLARE_API_TOKEN: the URL may be anyone's.
@@ -47,8 +48,9 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
     sandbox_url = (
         None if args.sandbox is None else (args.sandbox or os.environ.get(ENV_SANDBOX_URL))
     )
+    budget = rate_budget_of(args)
     if args.sandbox is not None and not sandbox_url:
-        async with _in_process_sandbox(args, timeout) as pair:
+        async with _in_process_sandbox(args, timeout, budget) as pair:
             yield pair
         return
     if sandbox_url:
@@ -60,6 +62,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             api_token=os.environ.get(ENV_SANDBOX_TOKEN) or defaults.token,
             endpoint=sandbox_url,
             timeout=timeout,
+            rate_budget=budget,
         )
     else:
         client = TurnUsage(
@@ -70,6 +73,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             or os.environ.get("TURNMETER_ENDPOINT")
             or config.get("endpoint"),
             timeout=timeout,
+            rate_budget=budget,
         )
     async with client:
         yield client, reference_time(args)
@@ -77,7 +81,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
 
 @asynccontextmanager
 async def _in_process_sandbox(
-    args: argparse.Namespace, request_timeout: float | None
+    args: argparse.Namespace, request_timeout: float | None, budget: RateBudget | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
     from turnmeter.sandbox import Sandbox
 
@@ -88,8 +92,16 @@ async def _in_process_sandbox(
             api_token=config.token,
             endpoint=sandbox.url,
             timeout=request_timeout,
+            rate_budget=budget,
         ) as client:
             yield client, reference_time(args) if args.now else config.now or datetime.now(UTC)
+
+
+def rate_budget_of(args: argparse.Namespace) -> RateBudget | None:
+    """``--redis URL``'s shared budget; None keeps the default (``$TURNMETER_REDIS_URL`` or
+    memory)."""
+    url = getattr(args, "redis", None)
+    return RateBudget(url=url) if url else None
 
 
 def reference_time(args: argparse.Namespace) -> datetime:

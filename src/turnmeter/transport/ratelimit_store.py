@@ -119,12 +119,17 @@ class MemoryStore:
         self._expire(self._clock() if now is None else now)
         return self._used
 
+    def grants(self, now: float | None = None) -> list[tuple[float, int]]:
+        """The grants still in the window, oldest first: (time, cost)."""
+        self._expire(self._clock() if now is None else now)
+        return list(self._log)
 
-def spent_refusal(wait: float, limit: int, window: float) -> RateLimited:
-    """The budget is spent in this client: nothing was sent."""
+
+def spent_refusal(wait: float, limit: int, window: float, where: str = "") -> RateLimited:
+    """The budget is spent in this client: nothing was sent. ``where`` says which budget."""
     detail = GraphQLErrorDetail(
         message=(
-            f"client-side rate budget spent ({limit} queries per {window:g} s); "
+            f"client-side rate budget spent ({limit} queries per {window:g} s{where}); "
             f"a slot frees in {wait:.3f} s"
         ),
         extensions={"code": CLIENT_BUDGET_CODE, "reason": REASON_SPENT},

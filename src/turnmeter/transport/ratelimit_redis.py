@@ -1,0 +1,343 @@
+"""The rate budget's window in Redis, shared by every process on every host.
+
+Each decision is one Lua script, so it is atomic in Redis: expire old grants, honour a pause,
+sum the costs in the window, record the grant or say how long to wait. Time is the Redis
+server's own clock (``TIME``, read inside the script): one clock for the whole fleet, so hosts
+whose clocks disagree still count one window. Why a script of our own and not ``limits``' moving
+window: see docs/fleet.md (in short: ``limits`` stamps grants with each client's clock before the
+round trip, counts whole seconds, and has no pause; the script below is ~40 lines).
+
+Keys (one hash tag, so a Redis Cluster keeps them in one slot)::
+
+    {KEY}:grants   sorted set, member "SEQ:COST", score = grant time (server seconds)
+    {KEY}:pause    string, the time a server-caused pause ends (expires with it)
+    {KEY}:seq      counter that makes members unique
+
+**Redis down** (refused, reset, no answer within ``lock_timeout``): the documented policy is
+:class:`RedisFallback`. With a ``fallback_share`` (the default) the process grants from a local
+in-memory window of ``share x limit`` queries (at least one), logs a warning once, asks Redis
+again at most every :data:`REDIS_RETRY_INTERVAL` seconds, and when Redis answers again copies the
+grants it made alone into the shared window (so the fleet's window stays whole) and logs that too.
+With ``fallback_share=None`` every request is refused (``RateLimited``, reason
+``budget_store_unavailable``, nothing sent). Nothing waits longer than ``lock_timeout`` for Redis,
+and no redis exception escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from turnmeter.errors import GraphQLErrorDetail, RateLimited, StoreUnavailable
+from turnmeter.transport.ratelimit_store import (
+    CLIENT_BUDGET_CODE,
+    MIN_WAIT,
+    MemoryStore,
+    Verdict,
+    bound_pause,
+)
+from turnmeter.transport.redis_conn import RedisConnection
+from turnmeter.transport.redis_url import RedisURL
+
+if TYPE_CHECKING:
+    from turnmeter.transport.ratelimit import RateBudget
+
+_log = logging.getLogger("turnmeter.ratelimit")
+
+#: Seconds a Redis grant stays in the window beyond ``window``: the grant is stamped by the
+#: server, and the request leaves after the reply crossed the network, the event loop picked it
+#: up and the HTTP request was written. A quarter second covers a GC pause or a busy host; at
+#: Cloudflare's 300 s window it costs 0.08% of the budget.
+REDIS_GRANT_MARGIN = 0.25
+#: Seconds between two attempts to reach Redis again while on the local fallback.
+REDIS_RETRY_INTERVAL = 1.0
+#: ``extensions.reason`` of the refusal when Redis is down and no fallback is configured.
+REASON_UNAVAILABLE = "budget_store_unavailable"
+
+_FORMAT = "local function fmt(x) return string.format('%.6f', x) end\n"
+_NOW = """
+if redis.replicate_commands then redis.replicate_commands() end
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+#: ARGV: now ('' = the server's clock), cost, limit, span, bound, min_wait.
+DECIDE = (
+    _FORMAT
+    + _NOW
+    + """
+local cost, limit, span = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local bound, min_wait = tonumber(ARGV[5]), tonumber(ARGV[6])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - span))
+-- A grant stamped after now (a writer with a clock ahead) counts as given now.
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. fmt(now), '+inf')) do
+  redis.call('ZADD', KEYS[1], fmt(now), member)
+end
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local untl = tonumber(raw)
+  if not untl or untl ~= untl then
+    redis.call('DEL', KEYS[2])
+  else
+    if untl > now + bound then
+      untl = now + bound
+      redis.call('SET', KEYS[2], fmt(untl), 'PX', math.ceil(bound * 1000) + 1)
+    end
+    if now < untl then return {'pause', fmt(untl - now), fmt(untl)} end
+  end
+end
+local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local costs, used = {}, 0
+for i = 1, #entries, 2 do
+  local spent = tonumber(string.match(entries[i], ':(%d+)$')) or 1
+  costs[#costs + 1] = spent
+  used = used + spent
+end
+if used + cost <= limit then
+  local seq = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[1], fmt(now), seq .. ':' .. cost)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
+  return {'ok', fmt(now)}
+end
+for i, spent in ipairs(costs) do
+  used = used - spent
+  if used + cost <= limit then
+    local wait = tonumber(entries[2 * i]) + span - now
+    if wait < min_wait then wait = min_wait end
+    return {'wait', fmt(wait)}
+  end
+end
+return {'wait', fmt(span)}
+"""
+)
+#: ARGV: now, seconds (already bounded), bound.
+PAUSE = (
+    _FORMAT
+    + _NOW
+    + """
+local untl = now + tonumber(ARGV[2])
+local bound = tonumber(ARGV[3])
+local old = tonumber(redis.call('GET', KEYS[1]))
+if old and old == old then
+  if old > now + bound then old = now + bound end
+  if old > untl then untl = old end
+end
+if untl > now then
+  redis.call('SET', KEYS[1], fmt(untl), 'PX', math.ceil((untl - now) * 1000) + 1)
+end
+return fmt(untl)
+"""
+)
+#: ARGV: now, span. The sum of the costs in the window.
+COUNT = (
+    _FORMAT
+    + _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - tonumber(ARGV[2])))
+local used = 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', fmt(now))) do
+  used = used + (tonumber(string.match(member, ':(%d+)$')) or 1)
+end
+return used
+"""
+)
+#: ARGV: now, span, then (time, cost) pairs: grants made alone while Redis was unreachable.
+REPLAY = (
+    _FORMAT
+    + _NOW
+    + """
+local span = tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  local at, cost = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if at > now - span then
+    if at > now then at = now end
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('ZADD', KEYS[1], fmt(at), seq .. ':' .. cost)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
+return 1
+"""
+)
+
+
+def budget_keys(prefix: str) -> tuple[str, str, str]:
+    """The grants, pause and sequence keys of a budget named ``prefix``."""
+    tag = "{" + prefix + "}"
+    return f"{tag}:grants", f"{tag}:pause", f"{tag}:seq"
+
+
+def unavailable_refusal(error: StoreUnavailable, retry_after: float) -> RateLimited:
+    """Redis is down and no local fallback is configured: nothing was sent."""
+    detail = GraphQLErrorDetail(
+        message=f"the shared rate budget is unavailable ({error}); nothing was sent",
+        extensions={"code": CLIENT_BUDGET_CODE, "reason": REASON_UNAVAILABLE},
+    )
+    return RateLimited([detail], retry_after=retry_after)
+
+
+class RedisStore:
+    """The window in Redis, with the local fallback of :mod:`the module docstring <.>`.
+
+    Asynchronous (redis-py's asyncio client on the caller's event loop): a decision is one
+    round trip, never a thread hop. ``clock`` replaces the server's clock (tests with fixed
+    times); by default Redis stamps every grant.
+    """
+
+    def __init__(self, budget: RateBudget, clock: Callable[[], float] | None = None) -> None:
+        assert budget.limit is not None
+        assert budget.url is not None
+        self._limit = budget.limit
+        self._span = budget.window + REDIS_GRANT_MARGIN
+        self._bound = budget.pause_bound
+        self._clock = clock
+        self._keys = list(budget_keys(budget.redis_key))
+        self.redis = RedisConnection(RedisURL.of(budget.url), timeout=budget.lock_timeout)
+        self._share = budget.fallback_share
+        share_limit = max(1, math.floor(self._limit * (self._share or 0)))
+        self._local_budget = dataclasses.replace(budget, limit=share_limit, url=None)
+        self._local = MemoryStore(self._local_budget, clock or time.time)
+        #: Why Redis is unreachable (None while it answers): the fallback is in force.
+        self.down: StoreUnavailable | None = None
+        self._retry_at = 0.0
+        self._probing = False
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def fallback_limit(self) -> int:
+        """The queries per window this process grants alone while Redis is unreachable."""
+        return self._local_budget.limit or 1
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.redis.url.shown!r}, key={self._keys[0]!r})"
+
+    async def decide(self, cost: int) -> Verdict:
+        """Record ``cost`` in Redis (or, while it is down, in the local share) or say the wait."""
+        if self._pending:
+            await asyncio.wait(set(self._pending))  # a pause asked for goes in first
+        if self.down is not None and (self._probing or time.monotonic() < self._retry_at):
+            return self._local_decide(cost)
+        probing = self._probing = self.down is not None
+        try:
+            reply = await self.redis.run("decide", DECIDE, self._keys, self._args(cost))
+            if self.down is not None:
+                await self._came_back()
+        except StoreUnavailable as exc:
+            self._went_down(exc)
+            return self._local_decide(cost)
+        finally:
+            if probing:
+                self._probing = False
+        return _verdict(reply)
+
+    def pause_soon(self, seconds: float) -> None:
+        """Pause every grant, in this process now and in Redis as soon as it is written."""
+        bounded = bound_pause(seconds, self._bound)
+        self._local.pause_for(bounded)
+        try:
+            task = asyncio.get_running_loop().create_task(self.pause_for(bounded))
+        except RuntimeError:  # no event loop: the local pause holds, Redis learns nothing
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def pause_for(self, seconds: float) -> None:
+        bounded = bound_pause(seconds, self._bound)
+        try:
+            await self.redis.run(
+                "record a pause", PAUSE, self._keys[1:2], self._pause_args(bounded)
+            )
+        except StoreUnavailable as exc:
+            self._went_down(exc)
+            self._local.pause_for(bounded)
+
+    async def clear_pause(self) -> None:
+        self._local.clear_pause()
+        if self.down is not None:
+            return
+        try:
+            await self.redis.call("end a pause", lambda client: client.delete(self._keys[1]))
+        except StoreUnavailable as exc:
+            self._went_down(exc)
+
+    async def used(self) -> int:
+        """Queries counted in the window (the local share's while Redis is down)."""
+        if self.down is None:
+            try:
+                args = [self._now_arg(), repr(self._span)]
+                return int(await self.redis.run("count", COUNT, self._keys[:1], args))
+            except StoreUnavailable as exc:
+                self._went_down(exc)
+        return self._local.used()
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    def _args(self, cost: int) -> list[Any]:
+        return [
+            self._now_arg(),
+            cost,
+            self._limit,
+            repr(self._span),
+            repr(self._bound),
+            repr(MIN_WAIT),
+        ]
+
+    def _pause_args(self, seconds: float) -> list[Any]:
+        return [self._now_arg(), repr(seconds), repr(self._bound)]
+
+    def _now_arg(self) -> str:
+        return "" if self._clock is None else repr(self._clock())
+
+    def _local_decide(self, cost: int) -> Verdict:
+        if self._share is None:
+            assert self.down is not None
+            raise unavailable_refusal(self.down, REDIS_RETRY_INTERVAL)
+        # A request dearer than the whole share counts as the whole share, not as never.
+        return self._local.decide(min(cost, self._local_budget.limit or cost))
+
+    def _went_down(self, error: StoreUnavailable) -> None:
+        self._retry_at = time.monotonic() + REDIS_RETRY_INTERVAL
+        if self.down is None:
+            policy = (
+                f"granting from a local share of {self._local_budget.limit} queries per "
+                f"{self._local_budget.window:g} s"
+                if self._share is not None
+                else "refusing every request (no fallback_share)"
+            )
+            _log.warning("shared rate budget unavailable, %s: %s", policy, error)
+        self.down = error
+
+    async def _came_back(self) -> None:
+        grants = self._local.grants()
+        if grants:
+            args: list[Any] = [self._now_arg(), repr(self._span)]
+            for at, cost in grants:
+                args += [repr(at), cost]
+            await self.redis.run("take back the local grants", REPLAY, self._keys[::2], args)
+        self._local = MemoryStore(self._local_budget, self._clock or time.time)
+        self.down = None
+        _log.warning(
+            "shared rate budget reachable again; %d local grant(s) copied into it", len(grants)
+        )
+
+
+def _verdict(reply: Any) -> Verdict:
+    kind = _text(reply[0])
+    if kind == "ok":
+        return Verdict(0.0)
+    wait = max(float(_text(reply[1])), MIN_WAIT)
+    if kind == "pause":
+        return Verdict(wait, float(_text(reply[2])))
+    return Verdict(wait)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
