@@ -371,7 +371,8 @@ class BudgetGuard:
         until = self._monotonic() + self.refresh_interval
         try:
             while True:
-                if await link.lease.hold():
+                # held again after hold(): a replica stalled past its lease does not query.
+                if await link.lease.hold() and link.lease.held:
                     self._fleet_back()
                     return True
                 shared = await link.read()

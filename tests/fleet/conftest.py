@@ -54,9 +54,10 @@ class RedisServer:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+                exited = self.process.poll()
                 time.sleep(0.02)
+            if exited is not None:
+                raise RuntimeError(f"redis-server exited with {exited}")
         raise RuntimeError("redis-server did not start listening in time")
 
     def stop(self) -> None:

@@ -55,7 +55,8 @@ class Lease:
         self.name = name
         self.ttl = float(ttl)
         self.owner = owner or f"{os.getpid()}-{secrets.token_hex(8)}"
-        self.held = False
+        self._held = False
+        self._renewed = 0.0
         #: Seconds until another holder's lease expires, as Redis said last (None: unknown).
         self.other_expires_in: float | None = None
         self._asked = time.monotonic()
@@ -64,36 +65,43 @@ class Lease:
         return f"Lease({self.name!r}, ttl={self.ttl:g}, held={self.held})"
 
     @property
+    def held(self) -> bool:
+        """True while the last take or renewal is younger than the ttl (by this process's
+        clock, started before the command: a stalled holder stops claiming it in time)."""
+        return self._held and time.monotonic() - self._renewed < self.ttl
+
+    @property
     def _ttl_ms(self) -> int:
         return max(1, math.ceil(self.ttl * 1000))
 
     async def hold(self) -> bool:
         """Renew the lease if ours, else take it if free; True while this process holds it."""
-        self._asked = time.monotonic()
+        self._asked = asked = time.monotonic()
         try:
-            if self.held:
+            if self._held:
                 renewed = await self.redis.run(
                     "renew a lease", _RENEW, [self.name], [self.owner, self._ttl_ms]
                 )
                 if renewed:
+                    self._renewed = asked
                     return True
             taken = await self.redis.call(
                 "take a lease",
                 lambda client: client.set(self.name, self.owner, nx=True, px=self._ttl_ms),
             )
-            self.held = bool(taken)
-            if not self.held:
-                left = await self.redis.call("read a lease", lambda c: c.pttl(self.name))
-                self.other_expires_in = max(int(left), 0) / 1000 if int(left) >= 0 else None
-            return self.held
+            self._held, self._renewed = bool(taken), asked
+            if not taken:
+                left = int(await self.redis.call("read a lease", lambda c: c.pttl(self.name)))
+                self.other_expires_in = left / 1000 if left >= 0 else None
+            return self._held
         except BaseException:
-            self.held = False
+            self._held = False
             raise
 
     async def release(self) -> None:
         """Give the lease up (only if still ours) so another replica takes it at once."""
-        if self.held:
-            self.held = False
+        if self._held:
+            self._held = False
             await self.redis.run("release a lease", _RELEASE, [self.name], [self.owner])
 
     def next_attempt_in(self, interval: float) -> float:

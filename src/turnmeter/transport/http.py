@@ -214,9 +214,10 @@ class AiohttpTransport:
         started: float,
     ) -> Any:
         async with self._cap:
+            grant = None
             if self.limiter is not None:
                 remaining = self._settings.retry.total_time - (time.monotonic() - started)
-                await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
+                grant = await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
             with attempt_span(operation, attempt) as span:
                 sent = time.monotonic()
                 status: int | None = None
@@ -230,6 +231,8 @@ class AiohttpTransport:
                     self.redactor.exception(exc)
                     raise
                 finally:
+                    if grant is not None and self.limiter is not None:
+                        self.limiter.sent(grant)  # a shared window counts it from its answer
                     record_outcome(span, outcome, status)
                     log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
         return value

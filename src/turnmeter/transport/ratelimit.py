@@ -232,8 +232,12 @@ class RateLimiter:
         down = None if self._redis is None else self._redis.down
         return None if down is None else str(down)
 
-    async def acquire(self, cost: int, *, max_wait: float | None = None) -> None:
-        """Take ``cost`` from the budget, waiting (at most ``max_wait`` s) if the mode allows."""
+    async def acquire(self, cost: int, *, max_wait: float | None = None) -> str | None:
+        """Take ``cost`` from the budget, waiting (at most ``max_wait`` s) if the mode allows.
+
+        Returns the grant's name in a store that counts it from the answer on (Redis: pass it
+        to :meth:`sent` once the request is answered), else None.
+        """
         assert self.budget.limit is not None
         if cost > self.budget.limit:
             raise ConfigError(
@@ -243,7 +247,7 @@ class RateLimiter:
         while True:
             verdict = await self._decide(cost)
             if verdict.wait <= 0:
-                return
+                return verdict.grant
             self._pause_seen = self._pause_seen or verdict.paused_until is not None
             remaining = None if max_wait is None else max_wait - waited
             if self.budget.mode is RateMode.FAIL_FAST or (
@@ -252,6 +256,13 @@ class RateLimiter:
                 raise self._refusal(verdict)
             await asyncio.sleep(verdict.wait)
             waited += verdict.wait
+
+    def sent(self, grant: str | None) -> None:
+        """The request of ``grant`` (from :meth:`acquire`) was answered or failed: a shared
+        store counts it from now on, so a stall between grant and send cannot shorten the
+        window. Never waits (Redis hears of it in the background)."""
+        if grant is not None and self._redis is not None:
+            self._redis.restamp_soon(grant)
 
     def pause(self, seconds: float) -> None:
         """Hold every grant for ``seconds`` (the server said its budget is spent), bounded by

@@ -102,9 +102,10 @@ for i = 1, #entries, 2 do
 end
 if used + cost <= limit then
   local seq = redis.call('INCR', KEYS[3])
-  redis.call('ZADD', KEYS[1], fmt(now), seq .. ':' .. cost)
+  local member = seq .. ':' .. cost
+  redis.call('ZADD', KEYS[1], fmt(now), member)
   redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
-  return {'ok', fmt(now)}
+  return {'ok', fmt(now), member}
 end
 for i, spent in ipairs(costs) do
   used = used - spent
@@ -115,6 +116,16 @@ for i, spent in ipairs(costs) do
   end
 end
 return {'wait', fmt(span)}
+"""
+)
+#: ARGV: now, member, span. The grant counts from now: its request has been answered.
+RESTAMP = (
+    _FORMAT
+    + _NOW
+    + """
+redis.call('ZADD', KEYS[1], fmt(now), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
+return 1
 """
 )
 #: ARGV: now, seconds (already bounded), bound.
@@ -221,7 +232,7 @@ class RedisStore:
     async def decide(self, cost: int) -> Verdict:
         """Record ``cost`` in Redis (or, while it is down, in the local share) or say the wait."""
         if self._pending:
-            await asyncio.wait(set(self._pending))  # a pause asked for goes in first
+            await asyncio.wait(set(self._pending))  # a pause (or re-stamp) goes in first
         if self.down is not None and (self._probing or time.monotonic() < self._retry_at):
             return self._local_decide(cost)
         probing = self._probing = self.down is not None
@@ -237,16 +248,40 @@ class RedisStore:
                 self._probing = False
         return _verdict(reply)
 
-    def pause_soon(self, seconds: float) -> None:
-        """Pause every grant, in this process now and in Redis as soon as it is written."""
-        bounded = bound_pause(seconds, self._bound)
-        self._local.pause_for(bounded)
+    def restamp_soon(self, grant: str) -> None:
+        """The request of ``grant`` has been answered: count it from now, in the background.
+
+        The grant was stamped by Redis before the reply crossed back and the request was
+        written; a process stalled in between (a busy loop, a GC pause, a loaded host) would
+        send it later than its stamp says, and the window would free its slot early. Stamped
+        again once the answer is in, the slot is held from a moment after the server saw it:
+        the window may be a little conservative, never short.
+        """
+        if self.down is not None:
+            return
+        args = [self._now_arg(), grant, repr(self._span)]
+        self._background(self.redis.run("re-stamp a grant", RESTAMP, self._keys[:1], args))
+
+    def _background(self, command: Any) -> None:
+        async def run() -> None:
+            try:
+                await command
+            except StoreUnavailable as exc:
+                self._went_down(exc)
+
         try:
-            task = asyncio.get_running_loop().create_task(self.pause_for(bounded))
-        except RuntimeError:  # no event loop: the local pause holds, Redis learns nothing
+            task = asyncio.get_running_loop().create_task(run())
+        except RuntimeError:  # no event loop: nothing to send it with
+            command.close()
             return
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    def pause_soon(self, seconds: float) -> None:
+        """Pause every grant, in this process now and in Redis as soon as it is written."""
+        bounded = bound_pause(seconds, self._bound)
+        self._local.pause_for(bounded)  # without an event loop, only this process pauses
+        self._background(self.pause_for(bounded))
 
     async def pause_for(self, seconds: float) -> None:
         bounded = bound_pause(seconds, self._bound)
@@ -278,6 +313,8 @@ class RedisStore:
         return self._local.used()
 
     async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.wait(set(self._pending))
         await self.redis.aclose()
 
     def _args(self, cost: int) -> list[Any]:
@@ -332,7 +369,7 @@ class RedisStore:
 def _verdict(reply: Any) -> Verdict:
     kind = _text(reply[0])
     if kind == "ok":
-        return Verdict(0.0)
+        return Verdict(0.0, grant=_text(reply[2]))
     wait = max(float(_text(reply[1])), MIN_WAIT)
     if kind == "pause":
         return Verdict(wait, float(_text(reply[2])))

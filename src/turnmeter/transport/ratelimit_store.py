@@ -32,10 +32,15 @@ MIN_WAIT = 1e-3
 
 
 class Verdict(NamedTuple):
-    """A store's answer: ``wait`` 0.0 means granted; ``paused_until`` is set for a pause."""
+    """A store's answer: ``wait`` 0.0 means granted; ``paused_until`` is set for a pause.
+
+    ``grant`` names the recorded grant in a store that re-stamps it once the request has gone
+    (Redis); None elsewhere.
+    """
 
     wait: float
     paused_until: float | None = None
+    grant: str | None = None
 
 
 class Store(Protocol):
