@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.resilience.conftest import stack  # noqa: F401  (a sandbox behind a counting proxy)
 from tests.servers import free_port, server_binary
 
 #: A password that must never show up in any output, log, repr or exception.

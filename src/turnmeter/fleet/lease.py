@@ -25,6 +25,8 @@ import time
 from turnmeter.errors import ConfigError
 from turnmeter.transport.redis_conn import RedisConnection
 
+#: Seconds past another holder's expiry to ask again: Redis counts ttls in milliseconds.
+EXPIRY_SLACK = 0.005
 #: Renew only if the stored owner is us (ARGV: owner, ttl in ms).
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -93,6 +95,7 @@ class Lease:
             if not taken:
                 left = int(await self.redis.call("read a lease", lambda c: c.pttl(self.name)))
                 self.other_expires_in = left / 1000 if left >= 0 else None
+                self._asked = time.monotonic()  # counted from the answer: never wake early
             return self._held
         except BaseException:
             self._held = False
@@ -110,5 +113,5 @@ class Lease:
         if self.held or self.other_expires_in is None:
             wait = min(interval, self.ttl / 3) if self.held else interval
         else:
-            wait = min(interval, self.other_expires_in + 0.001)
+            wait = min(interval, self.other_expires_in + EXPIRY_SLACK)
         return max(wait - (time.monotonic() - self._asked), 0.001)

@@ -104,6 +104,7 @@ class AiohttpTransport:
         # Hides the credentials wherever a server echoes them into what we show.
         self.redactor = Redactor(settings.auth.secrets())
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
+        self._owns_limiter = limiter is None
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
         self._flights: SingleFlight[Answer] = SingleFlight()
@@ -340,6 +341,8 @@ class AiohttpTransport:
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
+        if self.limiter is not None and self._owns_limiter:
+            await self.limiter.aclose()  # a Redis budget's connections (others: nothing)
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -133,7 +133,7 @@ class RedisConnection:
             )
         except (ValueError, TypeError):
             raise ConfigError(f"the Redis URL {self.url.shown} has an unusable option") from None
-        client: Redis = package.Redis(connection_pool=pool)
+        client: Redis = package.Redis.from_pool(pool)  # closing the client closes the pool
         return client
 
     def _errors(self) -> tuple[type[BaseException], ...]:
