@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import cli_env, threaded_sandbox  # noqa: F401  (the CLI's sandbox)
 from tests.resilience.conftest import stack  # noqa: F401  (a sandbox behind a counting proxy)
 from tests.servers import free_port, server_binary
 
