@@ -46,6 +46,7 @@ EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("bench_sandbox.py", [], ["--customers", "200", "--repeat", "3"]),
     ("bench_windows.py", ["--runs", "1"], ["--runs", "1"]),
     ("bench_stream_memory.py", [], ["--rows", "100000"]),
+    ("bench_budget_stores.py", [], ["--acquires", "300"]),
 )
 #: How many trailing stderr lines of a failed extra bench to show.
 STDERR_TAIL = 8

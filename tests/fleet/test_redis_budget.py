@@ -396,3 +396,23 @@ async def test_store_unavailable_is_a_turnmeter_error(limiters: list[RateLimiter
     with pytest.raises(StoreUnavailable, match="could not ping"):
         await connection.call("ping", lambda client: client.ping())
     await connection.aclose()
+
+
+@pytest.mark.parametrize("spoil", ["delete", "negative", "garbage"])
+async def test_a_lost_or_spoiled_used_counter_is_recounted_from_the_grants(
+    redis_server: RedisServer, limiters: list[RateLimiter], spoil: str
+) -> None:
+    used_key = budget_keys("turnmeter:budget")[3]
+    limiter = RateLimiter(budget(redis_server.url, limit=3))
+    limiters.append(limiter)
+    await limiter.acquire(1)
+    await limiter.acquire(1)
+    db = direct(redis_server)
+    if spoil == "delete":
+        db.delete(used_key)
+    else:
+        db.set(used_key, "-5" if spoil == "negative" else "lots")
+    await limiter.acquire(1)  # counted from the two members: one slot was left
+    with pytest.raises(RateLimited):
+        await limiter.acquire(1)
+    assert await limiter.used_now() == 3

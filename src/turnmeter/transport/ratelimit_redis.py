@@ -10,6 +10,7 @@ round trip, counts whole seconds, and has no pause; the script below is ~40 line
 Keys (one hash tag, so a Redis Cluster keeps them in one slot)::
 
     {KEY}:grants   sorted set, member "SEQ:COST", score = grant time (server seconds)
+    {KEY}:used     the sum of the costs in the window (a decision reads it, not the set)
     {KEY}:pause    string, the time a server-caused pause ends (expires with it)
     {KEY}:seq      counter that makes members unique
 
@@ -68,18 +69,49 @@ if not now then
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 """
-#: ARGV: now ('' = the server's clock), cost, limit, span, bound, min_wait.
+#: KEYS[1] grants, KEYS[4] used. Drops grants at or before ``now - span`` and returns the sum
+#: of the costs left, kept in the ``used`` counter so that a decision reads one number instead
+#: of the whole window (recounted from the members if the counter is missing or wrong).
+_WINDOW = """
+local function cost_of(member) return tonumber(string.match(member, ':(%d+)$')) or 1 end
+local function keep(span)
+  local ms = math.ceil(span * 1000) + 1000
+  redis.call('PEXPIRE', KEYS[1], ms)
+  redis.call('PEXPIRE', KEYS[4], ms)
+end
+local function window(span)
+  local horizon = fmt(now - span)
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', horizon)
+  local used = tonumber(redis.call('GET', KEYS[4]))
+  if #gone > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
+    if used then
+      for _, member in ipairs(gone) do used = used - cost_of(member) end
+    end
+  end
+  -- A grant stamped after now (a writer with a clock ahead) counts as given now.
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. fmt(now), '+inf')) do
+    redis.call('ZADD', KEYS[1], fmt(now), member)
+  end
+  if not used or used < 0 or (used > 0 and redis.call('EXISTS', KEYS[1]) == 0) then
+    used = 0
+    for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      used = used + cost_of(member)
+    end
+  end
+  redis.call('SET', KEYS[4], used)
+  return used
+end
+"""
+_PRELUDE = _FORMAT + _NOW + _WINDOW
+#: KEYS: grants, pause, seq, used. ARGV: now ('' = the server's clock), cost, limit, span,
+#: bound, min_wait.
 DECIDE = (
-    _FORMAT
-    + _NOW
+    _PRELUDE
     + """
 local cost, limit, span = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local bound, min_wait = tonumber(ARGV[5]), tonumber(ARGV[6])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - span))
--- A grant stamped after now (a writer with a clock ahead) counts as given now.
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. fmt(now), '+inf')) do
-  redis.call('ZADD', KEYS[1], fmt(now), member)
-end
+local used = window(span)
 local raw = redis.call('GET', KEYS[2])
 if raw then
   local untl = tonumber(raw)
@@ -93,24 +125,21 @@ if raw then
     if now < untl then return {'pause', fmt(untl - now), fmt(untl)} end
   end
 end
-local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local costs, used = {}, 0
-for i = 1, #entries, 2 do
-  local spent = tonumber(string.match(entries[i], ':(%d+)$')) or 1
-  costs[#costs + 1] = spent
-  used = used + spent
-end
+-- A request that costs nothing (the limits query) is never recorded.
+if cost <= 0 then return {'ok', fmt(now), ''} end
 if used + cost <= limit then
-  local seq = redis.call('INCR', KEYS[3])
-  local member = seq .. ':' .. cost
+  local member = redis.call('INCR', KEYS[3]) .. ':' .. cost
   redis.call('ZADD', KEYS[1], fmt(now), member)
-  redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
+  redis.call('SET', KEYS[4], used + cost)
+  keep(span)
   return {'ok', fmt(now), member}
 end
-for i, spent in ipairs(costs) do
-  used = used - spent
+-- Oldest first, until enough leave; every grant costs at least 1, so no more than this many.
+local oldest = redis.call('ZRANGE', KEYS[1], 0, used + cost - limit - 1, 'WITHSCORES')
+for i = 1, #oldest, 2 do
+  used = used - cost_of(oldest[i])
   if used + cost <= limit then
-    local wait = tonumber(entries[2 * i]) + span - now
+    local wait = tonumber(oldest[i + 1]) + span - now
     if wait < min_wait then wait = min_wait end
     return {'wait', fmt(wait)}
   end
@@ -118,17 +147,22 @@ end
 return {'wait', fmt(span)}
 """
 )
-#: ARGV: now, member, span. The grant counts from now: its request has been answered.
+#: KEYS: grants, pause, seq, used. ARGV: now, member, span, cost. The grant counts from now:
+#: its request has been answered (re-added, and counted again, if it already left the window).
 RESTAMP = (
-    _FORMAT
-    + _NOW
+    _PRELUDE
     + """
+local span = tonumber(ARGV[3])
+local used = window(span)
+if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('SET', KEYS[4], used + tonumber(ARGV[4]))
+end
 redis.call('ZADD', KEYS[1], fmt(now), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
+keep(span)
 return 1
 """
 )
-#: ARGV: now, seconds (already bounded), bound.
+#: KEYS: pause. ARGV: now, seconds (already bounded), bound.
 PAUSE = (
     _FORMAT
     + _NOW
@@ -146,43 +180,34 @@ end
 return fmt(untl)
 """
 )
-#: ARGV: now, span. The sum of the costs in the window.
-COUNT = (
-    _FORMAT
-    + _NOW
-    + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(now - tonumber(ARGV[2])))
-local used = 0
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', fmt(now))) do
-  used = used + (tonumber(string.match(member, ':(%d+)$')) or 1)
-end
-return used
-"""
-)
-#: ARGV: now, span, then (time, cost) pairs: grants made alone while Redis was unreachable.
+#: KEYS: grants, pause, seq, used. ARGV: now, span. The sum of the costs in the window.
+COUNT = _PRELUDE + "\nreturn window(tonumber(ARGV[2]))\n"
+#: KEYS: grants, pause, seq, used. ARGV: now, span, then (time, cost) pairs: grants made
+#: alone while Redis was unreachable.
 REPLAY = (
-    _FORMAT
-    + _NOW
+    _PRELUDE
     + """
 local span = tonumber(ARGV[2])
+local used = window(span)
 for i = 3, #ARGV, 2 do
   local at, cost = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   if at > now - span then
     if at > now then at = now end
-    local seq = redis.call('INCR', KEYS[2])
-    redis.call('ZADD', KEYS[1], fmt(at), seq .. ':' .. cost)
+    redis.call('ZADD', KEYS[1], fmt(at), redis.call('INCR', KEYS[3]) .. ':' .. cost)
+    used = used + cost
   end
 end
-redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
-return 1
+redis.call('SET', KEYS[4], used)
+keep(span)
+return used
 """
 )
 
 
-def budget_keys(prefix: str) -> tuple[str, str, str]:
-    """The grants, pause and sequence keys of a budget named ``prefix``."""
+def budget_keys(prefix: str) -> tuple[str, str, str, str]:
+    """The grants, pause, sequence and used keys of a budget named ``prefix``."""
     tag = "{" + prefix + "}"
-    return f"{tag}:grants", f"{tag}:pause", f"{tag}:seq"
+    return f"{tag}:grants", f"{tag}:pause", f"{tag}:seq", f"{tag}:used"
 
 
 def unavailable_refusal(error: StoreUnavailable, retry_after: float) -> RateLimited:
@@ -259,8 +284,9 @@ class RedisStore:
         """
         if self.down is not None:
             return
-        args = [self._now_arg(), grant, repr(self._span)]
-        self._background(self.redis.run("re-stamp a grant", RESTAMP, self._keys[:1], args))
+        cost = grant.rpartition(":")[2]
+        args = [self._now_arg(), grant, repr(self._span), cost]
+        self._background(self.redis.run("re-stamp a grant", RESTAMP, self._keys, args))
 
     def _background(self, command: Any) -> None:
         async def run() -> None:
@@ -307,7 +333,7 @@ class RedisStore:
         if self.down is None:
             try:
                 args = [self._now_arg(), repr(self._span)]
-                return int(await self.redis.run("count", COUNT, self._keys[:1], args))
+                return int(await self.redis.run("count", COUNT, self._keys, args))
             except StoreUnavailable as exc:
                 self._went_down(exc)
         return self._local.used()
@@ -358,7 +384,7 @@ class RedisStore:
             args: list[Any] = [self._now_arg(), repr(self._span)]
             for at, cost in grants:
                 args += [repr(at), cost]
-            await self.redis.run("take back the local grants", REPLAY, self._keys[::2], args)
+            await self.redis.run("take back the local grants", REPLAY, self._keys, args)
         self._local = MemoryStore(self._local_budget, self._clock or time.time)
         self.down = None
         _log.warning(
@@ -369,7 +395,7 @@ class RedisStore:
 def _verdict(reply: Any) -> Verdict:
     kind = _text(reply[0])
     if kind == "ok":
-        return Verdict(0.0, grant=_text(reply[2]))
+        return Verdict(0.0, grant=_text(reply[2]) or None)
     wait = max(float(_text(reply[1])), MIN_WAIT)
     if kind == "pause":
         return Verdict(wait, float(_text(reply[2])))
