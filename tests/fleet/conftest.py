@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import cli_env, threaded_sandbox  # noqa: F401  (the CLI's sandbox)
 from tests.resilience.conftest import stack  # noqa: F401  (a sandbox behind a counting proxy)
+from tests.resilience.test_hostile_budget import hostile  # noqa: F401  (scripted answers)
 from tests.servers import free_port, server_binary
 
 #: A password that must never show up in any output, log, repr or exception.

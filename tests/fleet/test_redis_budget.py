@@ -19,7 +19,14 @@ import redis
 
 from tests.conftest import CANARY_TOKEN
 from tests.fleet.conftest import CANARY_REDIS_PASSWORD, RedisServer
-from tests.resilience.test_hostile_budget import assert_is_a_pause
+from tests.resilience.conftest import Stack
+from tests.resilience.test_hostile_budget import (
+    RATE_LIMIT_BODY,
+    SINCE,
+    HostileServer,
+    Scripted,
+    assert_is_a_pause,
+)
 from tests.resilience.test_load import FakeMonotonic
 from tests.servers import free_port
 from turnmeter import ConfigError, RateLimited, StoreUnavailable, TurnUsage
@@ -127,6 +134,32 @@ async def test_a_server_pause_holds_the_whole_fleet_and_is_bounded(
     assert 0 < ttl <= 7_001  # it leaves Redis with the pause, never later
     await other.server_answered()  # a successful answer anywhere ends it for everyone
     await other.acquire(1)
+
+
+async def test_cloudflares_budget_depleted_pauses_every_replica(
+    stack: Stack, hostile: HostileServer, redis_server: RedisServer
+) -> None:
+    from tests.usage_data import NOW
+    from turnmeter.transport.retry import NO_RETRY
+
+    hostile.script.append(Scripted(429, {"Retry-After": "60"}, RATE_LIMIT_BODY))
+    shared = RateBudget(limit=50, window=600, mode=RateMode.FAIL_FAST, url=redis_server.url)
+    options = {"endpoint": hostile.url, "rate_budget": shared, "retry": NO_RETRY}
+    async with stack.client(**options) as one, stack.client(**options) as two:
+        with pytest.raises(RateLimited) as served:
+            await one.total(SINCE, NOW)
+        assert served.value.status == 429  # Cloudflare's own answer, to the replica that asked
+        pause_key = budget_keys("turnmeter:budget")[1]
+        for _ in range(200):  # written in the background: a round trip later
+            if direct(redis_server).exists(pause_key):
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(RateLimited) as refused:  # another replica: nothing sent
+            await two.total(SINCE, NOW)
+        assert_is_a_pause(refused.value, 600)
+        assert refused.value.retry_after is not None
+        assert refused.value.retry_after <= 60
+    assert hostile.requests == 1
 
 
 async def test_a_stored_year_9999_or_garbage_pause_is_clamped_or_ignored(
