@@ -62,8 +62,11 @@ DEFAULT_MAX_STALENESS = 600.0
 #: a minute); a healthy month-to-date query answers in well under this, so a cold guard still
 #: usually answers from a real number.
 DEFAULT_DECISION_DEADLINE = 0.25
-#: Seconds between two looks at Redis while a fleet's holder has not published a number yet.
+#: Seconds between two looks at Redis while a fleet's holder has not published a number yet
+#: (doubling up to SHARED_POLL_MAX: a cold fleet gets its number fast, a hung holder costs
+#: Redis a look a second).
 SHARED_POLL = 0.02
+SHARED_POLL_MAX = 1.0
 
 _F = TypeVar("_F", bound=Callable[..., object])
 
@@ -369,6 +372,7 @@ class BudgetGuard:
         policy polls locally). Otherwise adopts the holder's number, waiting up to a refresh
         interval for a first one."""
         until = self._monotonic() + self.refresh_interval
+        poll = SHARED_POLL
         try:
             while True:
                 # held again after hold(): a replica stalled past its lease does not query.
@@ -382,7 +386,8 @@ class BudgetGuard:
                     return False
                 if self._monotonic() >= until:
                     return False
-                await asyncio.sleep(SHARED_POLL)
+                await asyncio.sleep(poll)
+                poll = min(poll * 2, SHARED_POLL_MAX)
         except StoreUnavailable as exc:
             self._fleet_lost(exc)
             if link.fleet.on_redis_down is RedisDown.POLL_LOCALLY:
