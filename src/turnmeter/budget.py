@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
 from turnmeter.errors import BudgetUnknown, ConfigError, StoreUnavailable, TurnmeterError
-from turnmeter.fleet.config import Fleet, RedisDown
+from turnmeter.fleet.config import Fleet
 from turnmeter.pricing import (
     DEFAULT_FREE_TIER_GB,
     DEFAULT_PRICE_PER_GB,
@@ -51,7 +51,7 @@ from turnmeter.transport.observability import budget_logger
 
 if TYPE_CHECKING:
     from turnmeter.client import TurnUsage
-    from turnmeter.fleet.shared import GuardLink, SharedReading
+    from turnmeter.fleet.shared import GuardLink
 
 #: Seconds between refreshes (and the fewest seconds between two queries).
 DEFAULT_REFRESH_INTERVAL = 60.0
@@ -62,11 +62,6 @@ DEFAULT_MAX_STALENESS = 600.0
 #: a minute); a healthy month-to-date query answers in well under this, so a cold guard still
 #: usually answers from a real number.
 DEFAULT_DECISION_DEADLINE = 0.25
-#: Seconds between two looks at Redis while a fleet's holder has not published a number yet
-#: (doubling up to SHARED_POLL_MAX: a cold fleet gets its number fast, a hung holder costs
-#: Redis a look a second).
-SHARED_POLL = 0.02
-SHARED_POLL_MAX = 1.0
 
 _F = TypeVar("_F", bound=Callable[..., object])
 
@@ -161,14 +156,17 @@ class BudgetGuard:
         self._loop_task: asyncio.Task[None] | None = None
         self.queries = 0  # refresh queries sent, for metrics and tests
         self.last_error: str | None = None
-        #: Why Redis is unreachable for the fleet (None while it answers, or without a fleet).
-        self.fleet_down: str | None = None
         self._link = self._join(fleet)
 
     def __repr__(self) -> str:
         scope = {k: v for k, v in self._filters.items() if v is not None} or "account"
         fleet = "" if self._link is None else f", fleet={self._link.redis.url.shown!r}"
         return f"BudgetGuard(scope={scope!r}, refresh_interval={self.refresh_interval:g}{fleet})"
+
+    @property
+    def fleet_down(self) -> str | None:
+        """Why Redis is unreachable for the fleet (None while it answers, or without a fleet)."""
+        return None if self._link is None else self._link.down
 
     @property
     def holds_lease(self) -> bool:
@@ -341,7 +339,7 @@ class BudgetGuard:
     async def _refresh_once(self) -> None:
         self._last_attempt = self._monotonic()
         if self._link is not None and not await self._fleet_turn(self._link):
-            return  # another replica polls: its number was read (or none is known yet)
+            return  # another replica polls: its number was adopted (or none is known yet)
         taken = self._monotonic()
         now = self._clock().astimezone(UTC)
         start = month_start(now)
@@ -360,59 +358,22 @@ class BudgetGuard:
         self.last_error = None
         self._reading = _Reading(start, now, egress, taken)
         budget_logger.debug("month-to-date egress %d bytes as of %s", egress, now.isoformat())
-        if self._link is not None and self.fleet_down is None:
-            try:
-                age = self._monotonic() - taken
-                await self._link.publish(start, now, egress, age, self.max_staleness)
-            except StoreUnavailable as exc:
-                self._fleet_lost(exc)
+        if self._link is not None:
+            await self._link.publish(
+                start, now, egress, self._monotonic() - taken, self.max_staleness
+            )
 
     async def _fleet_turn(self, link: GuardLink) -> bool:
-        """True when this replica should query: it holds the lease (or Redis is down and the
-        policy polls locally). Otherwise adopts the holder's number, waiting up to a refresh
-        interval for a first one."""
-        until = self._monotonic() + self.refresh_interval
-        poll = SHARED_POLL
-        try:
-            while True:
-                # held again after hold(): a replica stalled past its lease does not query.
-                if await link.lease.hold() and link.lease.held:
-                    self._fleet_back()
-                    return True
-                shared = await link.read()
-                self._fleet_back()
-                if shared is not None and shared.month_start == month_start(self._clock()):
-                    self._adopt(shared)
-                    return False
-                if self._monotonic() >= until:
-                    return False
-                await asyncio.sleep(poll)
-                poll = min(poll * 2, SHARED_POLL_MAX)
-        except StoreUnavailable as exc:
-            self._fleet_lost(exc)
-            if link.fleet.on_redis_down is RedisDown.POLL_LOCALLY:
-                return True
-            self.last_error = f"StoreUnavailable: {exc}"
-            return False
-
-    def _adopt(self, shared: SharedReading) -> None:
-        current = self._reading
-        if current is None or shared.as_of >= current.as_of:
+        """True when this replica should query (see :meth:`GuardLink.turn`)."""
+        turn = await link.turn(month_start(self._clock()), self.refresh_interval, self._monotonic)
+        if turn.error is not None:
+            self.last_error = turn.error
+        shared = turn.shared
+        if shared is not None and (self._reading is None or shared.as_of >= self._reading.as_of):
             taken = self._monotonic() - shared.age
             self._reading = _Reading(shared.month_start, shared.as_of, shared.egress_bytes, taken)
             self.last_error = None
-
-    def _fleet_lost(self, exc: StoreUnavailable) -> None:
-        if self.fleet_down is None:
-            assert self._link is not None
-            policy = self._link.fleet.on_redis_down.value
-            budget_logger.warning("budget fleet unavailable, policy %s: %s", policy, exc)
-        self.fleet_down = str(exc)
-
-    def _fleet_back(self) -> None:
-        if self.fleet_down is not None:
-            budget_logger.warning("budget fleet reachable again")
-            self.fleet_down = None
+        return turn.query
 
     async def _refresh_loop(self) -> None:
         while True:
