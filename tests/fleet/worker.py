@@ -37,7 +37,7 @@ def client(settings: dict[str, Any], total_time: float) -> TurnUsage:
         limit=settings["limit"],
         window=settings["window"],
         url=os.environ[ENV_REDIS_URL],
-        lock_timeout=settings.get("lock_timeout", 1.0),
+        lock_timeout=settings.get("lock_timeout", 5.0),
         fallback_share=settings.get("share", 0.1),
     )
     return TurnUsage(
@@ -80,7 +80,7 @@ async def guard(settings: dict[str, Any]) -> None:
         os.environ[ENV_REDIS_URL],
         lease_ttl=settings["lease_ttl"],
         on_redis_down=RedisDown(settings.get("on_redis_down", "poll_locally")),
-        timeout=settings.get("lock_timeout", 1.0),
+        timeout=settings.get("lock_timeout", 5.0),
     )
     rounds = 0
     async with client(settings, 2.0) as turn:
