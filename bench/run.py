@@ -54,6 +54,7 @@ EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
         ["--customers", "500", "--hours", "2", "--polls", "5", "--scrapes", "50"],
     ),
     ("bench_ledger.py", [], ["--customers", "50", "--days", "14"]),
+    ("bench_budget_stores.py", [], ["--acquires", "300"]),
 )
 #: How many trailing stderr lines of a failed extra bench to show.
 STDERR_TAIL = 8

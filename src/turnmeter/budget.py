@@ -12,6 +12,10 @@ while the refresh goes on in the background::
         if not decision.allowed:
             refuse(decision.reason)          # "over_budget" or "unknown"; decision.detail says why
 
+With ``fleet=Fleet(url)`` many replicas share one poller per account and scope: a lease in
+Redis says which replica queries, it publishes the number with its age, and the others read it
+(:mod:`turnmeter.fleet`); while Redis is unreachable, ``Fleet.on_redis_down`` decides.
+
 Cost is ``max(0, GB - free_tier_gb) * price_per_gb`` with GB = 10^9 bytes (Cloudflare's $0.05
 per GB over 1,000 GB free, both configurable).
 
@@ -41,7 +45,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, TypeVar
 
-from turnmeter.errors import BudgetUnknown, ConfigError, TurnmeterError
+from turnmeter.errors import BudgetUnknown, ConfigError, StoreUnavailable, TurnmeterError
+from turnmeter.fleet.config import Fleet
 from turnmeter.pricing import (
     DEFAULT_FREE_TIER_GB,
     DEFAULT_PRICE_PER_GB,
@@ -56,6 +61,7 @@ from turnmeter.transport.observability import budget_logger
 
 if TYPE_CHECKING:
     from turnmeter.client import TurnUsage
+    from turnmeter.fleet.shared import GuardLink
 
 #: Seconds between refreshes (and the fewest seconds between two queries).
 DEFAULT_REFRESH_INTERVAL = 60.0
@@ -153,6 +159,7 @@ class BudgetGuard:
         decision_deadline: float = DEFAULT_DECISION_DEADLINE,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        fleet: Fleet | None = None,
     ) -> None:
         if key_id is not None and custom_identifier is not None:
             raise ConfigError("guard one scope: a key_id or a custom_identifier, not both")
@@ -184,10 +191,37 @@ class BudgetGuard:
         self._loop_task: asyncio.Task[None] | None = None
         self.queries = 0  # refresh queries sent, for metrics and tests
         self.last_error: str | None = None
+        self._link = self._join(fleet)
 
     def __repr__(self) -> str:
         scope = {k: v for k, v in self._filters.items() if v is not None} or "account"
-        return f"BudgetGuard(scope={scope!r}, refresh_interval={self.refresh_interval:g})"
+        fleet = "" if self._link is None else f", fleet={self._link.redis.url.shown!r}"
+        return f"BudgetGuard(scope={scope!r}, refresh_interval={self.refresh_interval:g}{fleet})"
+
+    @property
+    def fleet_down(self) -> str | None:
+        """Why Redis is unreachable for the fleet (None while it answers, or without a fleet)."""
+        return None if self._link is None else self._link.down
+
+    @property
+    def holds_lease(self) -> bool:
+        """True while this replica is its fleet's poller (always False without a fleet)."""
+        return self._link is not None and self._link.lease.held
+
+    def _join(self, fleet: Fleet | None) -> GuardLink | None:
+        if fleet is None:
+            return None
+        if not isinstance(fleet, Fleet):
+            raise ConfigError(f"fleet must be a Fleet, got {type(fleet).__name__}")
+        from turnmeter.fleet.shared import GuardLink
+
+        scope = ",".join(f"{k}={v}" for k, v in self._filters.items() if v is not None)
+        return GuardLink(
+            fleet,
+            account=self._turn.settings.account_tag,
+            scope=scope or "account",
+            refresh_interval=self.refresh_interval,
+        )
 
     async def __aenter__(self) -> Self:
         self.start()
@@ -214,6 +248,10 @@ class BudgetGuard:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._loop_task = self._refreshing = None
+        if self._link is not None:
+            # Released, so another replica takes over at once rather than at the lease's end.
+            with contextlib.suppress(StoreUnavailable):
+                await self._link.aclose()
 
     async def usage(self) -> MonthToDate:
         """This month's usage so far; :class:`BudgetUnknown` when no fresh number exists."""
@@ -337,7 +375,10 @@ class BudgetGuard:
             budget_logger.error("budget refresh crashed: %s", type(exc).__name__)
 
     async def _refresh_once(self) -> None:
-        self._last_attempt = taken = self._monotonic()
+        self._last_attempt = self._monotonic()
+        if self._link is not None and not await self._fleet_turn(self._link):
+            return  # another replica polls: its number was adopted (or none is known yet)
+        taken = self._monotonic()
         now = self._clock().astimezone(UTC)
         start = month_start(now)
         self.queries += 1
@@ -358,17 +399,53 @@ class BudgetGuard:
             budget_logger.warning("budget refresh failed: %s", type(exc).__name__)
             return
         self.last_error = None
-        gigabytes, cost = self.pricing.gigabytes(egress), self.cost_of(egress)
-        self._reading = _Reading(
-            start, now, egress, taken, next_month(start), gigabytes, cost, realtime
-        )
+        self._reading = self._reading_of(start, now, egress, taken, realtime)
         budget_logger.debug("month-to-date egress %d bytes as of %s", egress, now.isoformat())
+        if self._link is not None:
+            await self._link.publish(
+                start, now, egress, self._monotonic() - taken, self.max_staleness
+            )
+
+    def _reading_of(
+        self,
+        start: datetime,
+        now: datetime,
+        egress: int,
+        taken: float,
+        realtime: RealtimeEgress | None = None,
+    ) -> _Reading:
+        gigabytes, cost = self.pricing.gigabytes(egress), self.cost_of(egress)
+        return _Reading(start, now, egress, taken, next_month(start), gigabytes, cost, realtime)
+
+    async def _fleet_turn(self, link: GuardLink) -> bool:
+        """True when this replica should query (see :meth:`GuardLink.turn`)."""
+        turn = await link.turn(month_start(self._clock()), self.refresh_interval, self._monotonic)
+        if turn.error is not None:
+            self.last_error = turn.error
+        shared = turn.shared
+        if shared is not None and (self._reading is None or shared.as_of >= self._reading.as_of):
+            taken = self._monotonic() - shared.age
+            # The fleet shares the account's number, not its TURN/SFU breakdown.
+            self._reading = self._reading_of(
+                shared.month_start, shared.as_of, shared.egress_bytes, taken
+            )
+            self.last_error = None
+        return turn.query
 
     async def _refresh_loop(self) -> None:
         while True:
-            self._maybe_start_refresh()
+            if self._link is not None and self._refreshing is None and not self.holds_lease:
+                # A follower looks at the lease on its own schedule (below), not only once per
+                # interval: a crashed holder's lease is taken the moment it expires. Cheap: a
+                # follower's look is a Redis round trip, never a query.
+                await self._start_refresh()
+            else:
+                self._maybe_start_refresh()
             if self._refreshing is not None:
                 await self._join_refresh()
+            if self._link is not None:
+                await asyncio.sleep(self._link.lease.next_attempt_in(self.refresh_interval))
+                continue
             since = self._monotonic() - (self._last_attempt or self._monotonic())
             await asyncio.sleep(max(self.refresh_interval - since, 0.0) or self.refresh_interval)
 

@@ -26,9 +26,10 @@
     ├── BudgetUnknown               the budget guard cannot vouch for a fresh number
     ├── CredentialRefused           the issue policy refused to mint a TURN credential
     ├── LedgerError                 the usage ledger's store cannot be opened, read or written
-    └── IncompleteAnswer            some accounts of a several-account question are missing
+    ├── IncompleteAnswer            some accounts of a several-account question are missing
+    └── StoreUnavailable            the shared store (Redis) cannot be reached or refused us
 
-Users catch these only; aiohttp, pydantic and graphql-core exceptions never escape.
+Users catch these only; aiohttp, pydantic, graphql-core and redis exceptions never escape.
 Every message is written so that it cannot contain the API token.
 """
 
@@ -231,3 +232,10 @@ class IncompleteAnswer(TurnmeterError):
     def __init__(self, message: str, answer: Any) -> None:
         super().__init__(message)
         self.answer = answer
+
+
+class StoreUnavailable(TurnmeterError):
+    """The shared store (Redis) cannot be reached in time, or refused a command.
+
+    The message names the store by its URL with any password hidden, never the password.
+    """

@@ -11,6 +11,7 @@ from turnmeter.auth import Auth, BearerToken, GlobalApiKey, NoAuth, Secret
 from turnmeter.errors import ConfigError
 from turnmeter.transport.classify import DEFAULT_MAX_SERVER_WAIT
 from turnmeter.transport.ratelimit import RateBudget
+from turnmeter.transport.redis_url import ENV_REDIS_URL
 from turnmeter.transport.retry import RetryPolicy
 from turnmeter.validate import positive_int, seconds
 
@@ -81,7 +82,11 @@ def resolve_settings(
     timeout: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ClientSettings:
-    """Explicit arguments first, then ``CLOUDFLARE_*`` / ``TURNMETER_*`` environment variables."""
+    """Explicit arguments first, then ``CLOUDFLARE_*`` / ``TURNMETER_*`` environment variables.
+
+    ``TURNMETER_REDIS_URL`` makes the default rate budget the Redis one (a budget passed to the
+    client explicitly wins).
+    """
     env = os.environ if environ is None else environ
     tag = account_tag or env.get(ENV_ACCOUNT, "")
     if not tag:
@@ -99,11 +104,13 @@ def resolve_settings(
     auth: Auth = NoAuth()
     if token:
         auth = BearerToken(token if isinstance(token, Secret) else Secret(token))
+    redis_url = env.get(ENV_REDIS_URL)
     return ClientSettings(
         account_tag=tag,
         auth=auth,
         endpoint=url,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        rate_budget=RateBudget(url=redis_url) if redis_url else RateBudget(),
     )
 
 

@@ -57,8 +57,9 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
     sandbox_url = (
         None if args.sandbox is None else (args.sandbox or os.environ.get(ENV_SANDBOX_URL))
     )
+    budget = shared_budget(args)
     if args.sandbox is not None and not sandbox_url:
-        async with _in_process_sandbox(args, timeout) as pair:
+        async with _in_process_sandbox(args, timeout, budget) as pair:
             yield pair
         return
     if sandbox_url:
@@ -74,7 +75,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
             api_token=token,
             endpoint=sandbox_url,
             timeout=timeout,
-            rate_budget=shared_budget(args),
+            rate_budget=budget,
         ) as client:
             yield client, reference_time(args) if args.now or facts.now is None else facts.now
         return
@@ -84,7 +85,7 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[tuple[TurnUsage
         or config.get("account_tag"),
         endpoint=args.endpoint or os.environ.get("TURNMETER_ENDPOINT") or config.get("endpoint"),
         timeout=timeout,
-        rate_budget=shared_budget(args),
+        rate_budget=budget,
     )
     async with client:
         yield client, reference_time(args)
@@ -103,7 +104,7 @@ def _client(**settings: Any) -> TurnUsage:
 
 @asynccontextmanager
 async def _in_process_sandbox(
-    args: argparse.Namespace, request_timeout: float | None
+    args: argparse.Namespace, request_timeout: float | None, budget: RateBudget | None
 ) -> AsyncIterator[tuple[TurnUsage, datetime]]:
     from turnmeter.cli.sandbox_probe import rate_limit_words
     from turnmeter.sandbox import Sandbox, SandboxConfig
@@ -122,14 +123,18 @@ async def _in_process_sandbox(
             api_token=config.token,
             endpoint=sandbox.url,
             timeout=request_timeout,
-            rate_budget=shared_budget(args),
+            rate_budget=budget,
         ) as client:
             yield client, reference_time(args) if args.now else config.now or datetime.now(UTC)
 
 
 def shared_budget(args: argparse.Namespace) -> RateBudget | None:
-    """``--rate-budget-file FILE``: Cloudflare's budget shared through a file by every process
-    that names it (None: the client's own budget)."""
+    """Cloudflare's budget shared with other processes: through Redis (``--redis URL``, every
+    host) or a file (``--rate-budget-file FILE``, one host); None keeps the client's default
+    (``$TURNMETER_REDIS_URL``, else its own memory)."""
+    url = getattr(args, "redis", None)
+    if url:
+        return RateBudget(url=url)
     path = getattr(args, "rate_budget_file", None)
     return RateBudget(path=path) if path else None
 

@@ -92,6 +92,13 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "in-process with synthetic data",
     )
     group.add_argument("--config", metavar="FILE", help="TOML config file (never holds tokens)")
+    group.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the rate budget with every process through Redis (default: "
+        "$TURNMETER_REDIS_URL; put a URL with a password there: a command line is visible "
+        "to other users)",
+    )
     group.add_argument("--timeout", type=positive_seconds, help="seconds per request")
     group.add_argument(
         "--now",

@@ -104,6 +104,7 @@ class AiohttpTransport:
         # Hides the credentials wherever a server echoes them into what we show.
         self.redactor = Redactor(settings.auth.secrets())
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
+        self._owns_limiter = limiter is None
         self._cap = asyncio.Semaphore(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
         self._flights: SingleFlight[Answer] = SingleFlight()
@@ -214,9 +215,10 @@ class AiohttpTransport:
         started: float,
     ) -> Any:
         async with self._cap:
+            grant = None
             if self.limiter is not None:
                 remaining = self._settings.retry.total_time - (time.monotonic() - started)
-                await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
+                grant = await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
             with attempt_span(operation, attempt) as span:
                 sent = time.monotonic()
                 status: int | None = None
@@ -230,6 +232,8 @@ class AiohttpTransport:
                     self.redactor.exception(exc)
                     raise
                 finally:
+                    if grant is not None and self.limiter is not None:
+                        self.limiter.sent(grant)  # a shared window counts it from its answer
                     record_outcome(span, outcome, status)
                     log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
         return value
@@ -339,6 +343,8 @@ class AiohttpTransport:
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
+        if self.limiter is not None and self._owns_limiter:
+            await self.limiter.aclose()  # a Redis budget's connections (others: nothing)
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

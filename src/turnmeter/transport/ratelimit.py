@@ -12,8 +12,10 @@ gave, bounded by ``max_pause`` (default: the window, at least Cloudflare's 5 min
 next successful answer from the server ends the pause early. A refusal says which it is:
 "client-side rate budget spent" or "paused by the server's rate limit until ...".
 
-Two stores hold the window: memory (one process, :mod:`turnmeter.transport.ratelimit_store`) or a
-SQLite file (several processes, :mod:`turnmeter.transport.ratelimit_sqlite`).
+Three stores hold the window: memory (one process, :mod:`turnmeter.transport.ratelimit_store`),
+a SQLite file (several processes on one host, :mod:`turnmeter.transport.ratelimit_sqlite`) or
+Redis (every process on every host, :mod:`turnmeter.transport.ratelimit_redis`, with its
+documented fallback while Redis is unreachable).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from turnmeter.errors import ConfigError, RateLimited
 from turnmeter.transport.ratelimit_sqlite import GRANT_SAFETY_MARGIN, SQLiteStore
@@ -38,12 +41,18 @@ from turnmeter.transport.ratelimit_store import (
     pause_refusal,
     spent_refusal,
 )
+from turnmeter.transport.redis_url import RedisURL
+
+if TYPE_CHECKING:
+    from turnmeter.transport.ratelimit_redis import RedisStore
 
 __all__ = [
     "CLIENT_BUDGET_CODE",
+    "DEFAULT_FALLBACK_SHARE",
     "DEFAULT_MAX_PAUSE",
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_RATE_WINDOW",
+    "DEFAULT_REDIS_KEY",
     "GRANT_SAFETY_MARGIN",
     "NO_RATE_BUDGET",
     "SQLITE_BUSY_TIMEOUT",
@@ -69,6 +78,11 @@ SQLITE_BUSY_TIMEOUT = 5.0
 #: window, so that its "try again after 5 minutes" is honoured even by a client that counts in
 #: shorter windows. Longer waits (a billion seconds, ``inf``, the year 9999) are cut to the bound.
 DEFAULT_MAX_PAUSE = DEFAULT_RATE_WINDOW
+#: The default Redis key prefix (replicas that share a token share a key; set one per token).
+DEFAULT_REDIS_KEY = "turnmeter:budget"
+#: The default share of the limit a process may grant alone while Redis is unreachable: a
+#: fleet of up to ten replicas stays within the real budget.
+DEFAULT_FALLBACK_SHARE = 0.1
 #: Paths SQLite would open as a private, unshared database: never a budget shared by anyone.
 _UNSHARED_PATHS = frozenset({"", ":memory:"})
 
@@ -86,8 +100,12 @@ class RateBudget:
 
     ``path`` (a str or path) shares the window between processes through a SQLite file (created
     if missing); ``lock_timeout`` is how long to wait for another process's hold on it.
-    ``max_pause`` bounds every pause the server's rate limit causes (None: the window, and at
-    least :data:`DEFAULT_MAX_PAUSE`).
+    ``url`` (``redis://[user:password@]host:6379/0``, a secret: never shown with its password)
+    shares it between every process on every host through Redis, under the keys named by
+    ``redis_key`` (one per API token); there ``lock_timeout`` bounds each Redis command, and
+    while Redis is unreachable a process grants alone from ``fallback_share`` of the limit
+    (None: refuses every request). ``max_pause`` bounds every pause the server's rate limit
+    causes (None: the window, and at least :data:`DEFAULT_MAX_PAUSE`).
     """
 
     limit: int | None = DEFAULT_RATE_LIMIT
@@ -96,6 +114,9 @@ class RateBudget:
     path: Path | None = None
     max_pause: float | None = None
     lock_timeout: float = SQLITE_BUSY_TIMEOUT
+    url: RedisURL | str | None = None  # kept as a RedisURL, whose repr hides the password
+    redis_key: str = DEFAULT_REDIS_KEY
+    fallback_share: float | None = DEFAULT_FALLBACK_SHARE
 
     def __post_init__(self) -> None:
         if self.limit is not None and (
@@ -112,6 +133,24 @@ class RateBudget:
         if not isinstance(self.mode, RateMode):
             raise ConfigError(f"RateBudget mode must be a RateMode, not {self.mode!r}")
         object.__setattr__(self, "path", _check_path(self.path))
+        if self.url is not None:
+            object.__setattr__(self, "url", RedisURL.of(self.url))
+            if self.path is not None:
+                raise ConfigError("RateBudget takes a path (SQLite) or a url (Redis), not both")
+        if not isinstance(self.redis_key, str) or not self.redis_key.strip():
+            raise ConfigError(
+                f"RateBudget redis_key must be a non-empty string, not {self.redis_key!r}"
+            )
+        share = self.fallback_share
+        if share is not None and not (
+            isinstance(share, int | float)
+            and not isinstance(share, bool)
+            and math.isfinite(share)
+            and 0 < share <= 1
+        ):
+            raise ConfigError(
+                f"RateBudget fallback_share must be a fraction in (0, 1] or None, not {share!r}"
+            )
 
     @property
     def pause_bound(self) -> float:
@@ -169,6 +208,12 @@ class RateLimiter:
         self._shared = budget.path is not None
         # Processes share no monotonic clock, so the file-backed window uses wall time.
         self._clock = clock or (time.time if self._shared else time.monotonic)
+        self._redis: RedisStore | None = None
+        if budget.url is not None:
+            from turnmeter.transport.ratelimit_redis import RedisStore
+
+            # Redis stamps grants with its own clock unless a test gives one.
+            self._redis = RedisStore(budget, clock)
         self._store: Store = (
             SQLiteStore(budget, budget.path, self._clock)
             if budget.path is not None
@@ -178,10 +223,21 @@ class RateLimiter:
         self._pause_seen = False
 
     def __repr__(self) -> str:
-        return f"RateLimiter(limit={self.budget.limit}, window={self.budget.window:g})"
+        where = "" if self._redis is None else f", redis={self._redis.redis.url.shown!r}"
+        return f"RateLimiter(limit={self.budget.limit}, window={self.budget.window:g}{where})"
 
-    async def acquire(self, cost: int, *, max_wait: float | None = None) -> None:
-        """Take ``cost`` from the budget, waiting (at most ``max_wait`` s) if the mode allows."""
+    @property
+    def store_down(self) -> str | None:
+        """Why the shared store (Redis) is unreachable, while the fallback is in force."""
+        down = None if self._redis is None else self._redis.down
+        return None if down is None else str(down)
+
+    async def acquire(self, cost: int, *, max_wait: float | None = None) -> str | None:
+        """Take ``cost`` from the budget, waiting (at most ``max_wait`` s) if the mode allows.
+
+        Returns the grant's name in a store that counts it from the answer on (Redis: pass it
+        to :meth:`sent` once the request is answered), else None.
+        """
         assert self.budget.limit is not None
         if cost > self.budget.limit:
             raise ConfigError(
@@ -191,7 +247,7 @@ class RateLimiter:
         while True:
             verdict = await self._decide(cost)
             if verdict.wait <= 0:
-                return
+                return verdict.grant
             self._pause_seen = self._pause_seen or verdict.paused_until is not None
             remaining = None if max_wait is None else max_wait - waited
             if self.budget.mode is RateMode.FAIL_FAST or (
@@ -201,10 +257,20 @@ class RateLimiter:
             await asyncio.sleep(verdict.wait)
             waited += verdict.wait
 
+    def sent(self, grant: str | None) -> None:
+        """The request of ``grant`` (from :meth:`acquire`) was answered or failed: a shared
+        store counts it from now on, so a stall between grant and send cannot shorten the
+        window. Never waits (Redis hears of it in the background)."""
+        if grant is not None and self._redis is not None:
+            self._redis.restamp_soon(grant)
+
     def pause(self, seconds: float) -> None:
         """Hold every grant for ``seconds`` (the server said its budget is spent), bounded by
         the budget's ``pause_bound``. Best effort: a locked file only loses the pause."""
         self._pause_seen = True
+        if self._redis is not None:
+            self._redis.pause_soon(seconds)  # this process at once, the fleet a round trip later
+            return
         try:
             self._store.pause_for(seconds)
         except RateLimited as exc:
@@ -219,6 +285,9 @@ class RateLimiter:
         if not self._pause_seen:
             return  # nothing to end: no file access on the common path
         self._pause_seen = False
+        if self._redis is not None:
+            await self._redis.clear_pause()  # best effort inside: Redis down keeps its bound
+            return
         try:
             if self._shared:
                 await asyncio.to_thread(self._store.clear_pause)
@@ -228,10 +297,27 @@ class RateLimiter:
             _log.debug("rate budget pause not cleared: %s", exc)
 
     def used(self) -> int:
-        """Queries counted in the current window."""
+        """Queries counted in the current window (Redis budgets: use :meth:`used_now`)."""
+        if self._redis is not None:
+            raise ConfigError("a Redis budget is counted in Redis: await limiter.used_now()")
         return self._store.used()
 
+    async def used_now(self) -> int:
+        """Queries counted in the current window, from whichever store holds it."""
+        if self._redis is not None:
+            return await self._redis.used()
+        if self._shared:
+            return await asyncio.to_thread(self._store.used)
+        return self._store.used()
+
+    async def aclose(self) -> None:
+        """Close the connections to a shared store (Redis); a no-op for the others."""
+        if self._redis is not None:
+            await self._redis.aclose()
+
     async def _decide(self, cost: int) -> Verdict:
+        if self._redis is not None:
+            return await self._redis.decide(cost)
         if not self._shared:
             return self._store.decide(cost)
         # SQLite may wait on another process's lock: keep that off the event loop. The store
@@ -242,6 +328,10 @@ class RateLimiter:
         assert self.budget.limit is not None
         if verdict.paused_until is not None:
             return pause_refusal(verdict.wait, self.budget.pause_bound)
+        if self._redis is not None and self._redis.down is not None:
+            where = ": this process's share while the shared budget is unreachable"
+            limit = self._redis.fallback_limit
+            return spent_refusal(verdict.wait, limit, self.budget.window, where)
         return spent_refusal(verdict.wait, self.budget.limit, self.budget.window)
 
 

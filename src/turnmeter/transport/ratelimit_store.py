@@ -32,10 +32,15 @@ MIN_WAIT = 1e-3
 
 
 class Verdict(NamedTuple):
-    """A store's answer: ``wait`` 0.0 means granted; ``paused_until`` is set for a pause."""
+    """A store's answer: ``wait`` 0.0 means granted; ``paused_until`` is set for a pause.
+
+    ``grant`` names the recorded grant in a store that re-stamps it once the request has gone
+    (Redis); None elsewhere.
+    """
 
     wait: float
     paused_until: float | None = None
+    grant: str | None = None
 
 
 class Store(Protocol):
@@ -119,12 +124,17 @@ class MemoryStore:
         self._expire(self._clock() if now is None else now)
         return self._used
 
+    def grants(self, now: float | None = None) -> list[tuple[float, int]]:
+        """The grants still in the window, oldest first: (time, cost)."""
+        self._expire(self._clock() if now is None else now)
+        return list(self._log)
 
-def spent_refusal(wait: float, limit: int, window: float) -> RateLimited:
-    """The budget is spent in this client: nothing was sent."""
+
+def spent_refusal(wait: float, limit: int, window: float, where: str = "") -> RateLimited:
+    """The budget is spent in this client: nothing was sent. ``where`` says which budget."""
     detail = GraphQLErrorDetail(
         message=(
-            f"client-side rate budget spent ({limit} queries per {window:g} s); "
+            f"client-side rate budget spent ({limit} queries per {window:g} s{where}); "
             f"a slot frees in {wait:.3f} s"
         ),
         extensions={"code": CLIENT_BUDGET_CODE, "reason": REASON_SPENT},
