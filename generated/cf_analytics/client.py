@@ -6,157 +6,101 @@ from typing import Any, Optional, Union
 from .base_model import UNSET, UnsetType
 from .enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy
 from .input_types import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject
-from .top_custom_identifiers import TopCustomIdentifiers
-from .top_keys_by_egress import TopKeysByEgress
+from .operations import (
+    TOP_CUSTOM_IDENTIFIERS_GQL,
+    TOP_KEYS_BY_EGRESS_GQL,
+    TURN_NODE_LIMITS_GQL,
+    USAGE_FOR_CUSTOM_IDENTIFIER_GQL,
+    USAGE_TIMESERIES_GQL,
+    USAGE_TOTAL_GQL,
+)
 from .transport_base_client import TransportBaseClient
 from .turn_node_limits import TurnNodeLimits
-from .usage_for_custom_identifier import UsageForCustomIdentifier
-from .usage_timeseries import UsageTimeseries
-from .usage_total import UsageTotal
-
-
-def gql(q: str) -> str:
-    return q
+from .usage_rows import (
+    TOP_CUSTOM_IDENTIFIERS_DECODER,
+    TOP_KEYS_BY_EGRESS_DECODER,
+    USAGE_FOR_CUSTOM_IDENTIFIER_DECODER,
+    USAGE_TIMESERIES_DECODER,
+    USAGE_TOTAL_DECODER,
+    CustomerKeyUsage,
+    CustomerUsage,
+    KeyUsage,
+    SeriesPoint,
+    UsageTotals,
+)
 
 
 class Client(TransportBaseClient):
     async def top_custom_identifiers(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> TopCustomIdentifiers:
-        query = gql("""
-            query TopCustomIdentifiers($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      customIdentifier
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[CustomerUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query,
+        return await self.execute(
+            query=TOP_CUSTOM_IDENTIFIERS_GQL,
             operation_name="TopCustomIdentifiers",
             variables=variables,
+            decoder=TOP_CUSTOM_IDENTIFIERS_DECODER,
             **kwargs,
         )
-        data = self.get_data(response)
-        return TopCustomIdentifiers.model_validate(data)
 
     async def top_keys_by_egress(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> TopKeysByEgress:
-        query = gql("""
-            query TopKeysByEgress($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      keyId
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[KeyUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query, operation_name="TopKeysByEgress", variables=variables, **kwargs
+        return await self.execute(
+            query=TOP_KEYS_BY_EGRESS_GQL,
+            operation_name="TopKeysByEgress",
+            variables=variables,
+            decoder=TOP_KEYS_BY_EGRESS_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return TopKeysByEgress.model_validate(data)
 
     async def turn_node_limits(self, account_tag: str, **kwargs: Any) -> TurnNodeLimits:
-        query = gql("""
-            query TurnNodeLimits($accountTag: string!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  settings {
-                    callsTurnUsageAdaptiveGroups {
-                      enabled
-                      availableFields
-                      maxDuration
-                      maxNumberOfFields
-                      maxPageSize
-                      notOlderThan
-                    }
-                  }
-                }
-              }
-            }
-            """)
         variables: dict[str, object] = {"accountTag": account_tag}
         response = await self.execute(
-            query=query, operation_name="TurnNodeLimits", variables=variables, **kwargs
+            query=TURN_NODE_LIMITS_GQL,
+            operation_name="TurnNodeLimits",
+            variables=variables,
+            **kwargs,
         )
         data = self.get_data(response)
-        return TurnNodeLimits.model_validate(data)
+        return TurnNodeLimits.model_validate(data, strict=True)
 
     async def usage_for_custom_identifier(
         self,
         account_tag: str,
         custom_identifier: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> UsageForCustomIdentifier:
-        query = gql("""
-            query UsageForCustomIdentifier($accountTag: string!, $customIdentifier: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = []) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(
-                    filter: {customIdentifier: $customIdentifier, AND: [$filter]}
-                    limit: $limit
-                    orderBy: $orderBy
-                  ) {
-                    dimensions {
-                      keyId
-                      customIdentifier
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[CustomerKeyUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "customIdentifier": custom_identifier,
@@ -164,81 +108,54 @@ class Client(TransportBaseClient):
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query,
+        return await self.execute(
+            query=USAGE_FOR_CUSTOM_IDENTIFIER_GQL,
             operation_name="UsageForCustomIdentifier",
             variables=variables,
+            decoder=USAGE_FOR_CUSTOM_IDENTIFIER_DECODER,
             **kwargs,
         )
-        data = self.get_data(response)
-        return UsageForCustomIdentifier.model_validate(data)
 
     async def usage_timeseries(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> UsageTimeseries:
-        query = gql("""
-            query UsageTimeseries($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [datetimeMinute_ASC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      datetimeMinute
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[SeriesPoint]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query, operation_name="UsageTimeseries", variables=variables, **kwargs
+        return await self.execute(
+            query=USAGE_TIMESERIES_GQL,
+            operation_name="UsageTimeseries",
+            variables=variables,
+            decoder=USAGE_TIMESERIES_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return UsageTimeseries.model_validate(data)
 
     async def usage_total(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         **kwargs: Any,
-    ) -> UsageTotal:
-        query = gql("""
-            query UsageTotal($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit) {
-                    sum {
-                      egressBytes
-                      ingressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[UsageTotals]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
         }
-        response = await self.execute(
-            query=query, operation_name="UsageTotal", variables=variables, **kwargs
+        return await self.execute(
+            query=USAGE_TOTAL_GQL,
+            operation_name="UsageTotal",
+            variables=variables,
+            decoder=USAGE_TOTAL_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return UsageTotal.model_validate(data)

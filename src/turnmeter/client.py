@@ -1,12 +1,12 @@
 """The facade: ``TurnUsage``, an async client for Cloudflare Realtime TURN usage.
 
-The generated package is reached through :mod:`turnmeter.generated`, the one door. Each seed
-method checks its filter and ``orderBy`` arguments and writes them as the JSON the generated
-input model and enum would dump to (:mod:`turnmeter.query.filters`,
-:mod:`turnmeter.query.ordering`), sends its operation from ``queries/`` through the transport, and
-has the answer decoded straight into small typed rows (:mod:`turnmeter.decode.compiled`,
-:mod:`turnmeter.rows`). ``limits()`` goes through the generated client and its pydantic models;
-``query()`` and ``stream()`` through the DSL (:mod:`turnmeter.query`).
+Thin by design: each seed method checks its arguments, composes the filter
+(:mod:`turnmeter.query.filters`) and ``orderBy`` (:mod:`turnmeter.query.ordering`), and makes one
+call of the generated client (reached through :mod:`turnmeter.generated`, the one door) per page.
+The generated method sends its operation constant through the transport with the decoder the
+generator wrote for it, and returns typed rows (:mod:`turnmeter.rows`). ``limits()`` is the
+generated method with its strict pydantic model; ``query()`` and ``stream()`` are the DSL
+(:mod:`turnmeter.query`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
 
-import aiohttp
-import pydantic
-
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
-from turnmeter.generated import GeneratedClient
 from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
-from turnmeter.query.listing import PER_KEY, SERIES, Listing, collect
-from turnmeter.query.node_limits import dataset_limits
+from turnmeter.query.listing import PER_KEY, SERIES, collect
 from turnmeter.query.ordering import OrderByArg, order_by_values
 from turnmeter.rows import (
     CustomerKeyUsage,
@@ -36,15 +31,19 @@ from turnmeter.rows import (
     UsageTotals,
 )
 from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
-from turnmeter.transport.http import AiohttpTransport
-from turnmeter.transport.ratelimit import RateBudget, RateLimiter
-from turnmeter.transport.retry import RetryHook, RetryPolicy
 
 if typing.TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
+    import aiohttp
+    import pydantic
+
+    from turnmeter.generated import GeneratedClient
     from turnmeter.query import Query, QueryRow
     from turnmeter.query.runner import ProgressCallback
+    from turnmeter.transport.http import AiohttpTransport
+    from turnmeter.transport.ratelimit import RateBudget, RateLimiter
+    from turnmeter.transport.retry import RetryHook, RetryPolicy
 
 #: Rows a top-N method returns unless told otherwise.
 DEFAULT_TOP_LIMIT = 10
@@ -99,10 +98,18 @@ class TurnUsage:
             max_response_bytes=max_response_bytes,
             max_server_wait=max_server_wait,
         )
-        self.transport = AiohttpTransport(
+        # Imported here: aiohttp and the generated client (pydantic) stay out of
+        # `from turnmeter import TurnUsage`.
+        from turnmeter.generated import GeneratedClient
+        from turnmeter.transport.http import AiohttpTransport
+
+        self.transport: AiohttpTransport = AiohttpTransport(
             self.settings, session=session, limiter=rate_limiter, on_retry=on_retry
         )
-        self._operations = GeneratedClient(self.transport)
+        #: The generated client: one method per operation in queries/.
+        # (cast: the transport's execute is overloaded on `decoder`; the generated protocol
+        # names one signature that takes it or not.)
+        self.operations: GeneratedClient = GeneratedClient(typing.cast(Any, self.transport))
 
     def __repr__(self) -> str:
         return (
@@ -146,12 +153,13 @@ class TurnUsage:
         with more rows than asked for raises :class:`MalformedResponse` (the same for every
         seed method): a server that ignored the limit is not trusted to have ranked either.
         """
-        return await self._fast_rows(
-            "TopKeysByEgress",
-            _variables(filter_variables(since, until, **filters), limit, order_by),
-            KeyUsage,
-            ("dimensions.keyId", "sum.egressBytes"),
+        rows = await self.operations.top_keys_by_egress(
+            self.settings.account_tag,
+            filter_variables(since, until, **filters),
+            _limit(limit),
+            _order(order_by),
         )
+        return _trusted("TopKeysByEgress", rows, limit)
 
     async def top_custom_identifiers(
         self,
@@ -166,12 +174,13 @@ class TurnUsage:
 
         ``limit`` is the size of the ranking, as in :meth:`top_keys`.
         """
-        return await self._fast_rows(
-            "TopCustomIdentifiers",
-            _variables(filter_variables(since, until, **filters), limit, order_by),
-            CustomerUsage,
-            ("dimensions.customIdentifier", "sum.egressBytes"),
+        rows = await self.operations.top_custom_identifiers(
+            self.settings.account_tag,
+            filter_variables(since, until, **filters),
+            _limit(limit),
+            _order(order_by),
         )
+        return _trusted("TopCustomIdentifiers", rows, limit)
 
     async def usage_for_custom_identifier(
         self,
@@ -191,11 +200,22 @@ class TurnUsage:
         """
         if not isinstance(custom_identifier, str) or not custom_identifier:
             raise ConfigError("custom_identifier must be a non-empty string")
-        variables = {
-            "filter": filter_variables(since, until, **filters),
-            "customIdentifier": custom_identifier,
-        }
-        return await self._listing(PER_KEY, variables, CustomerKeyUsage, limit, order_by)
+        operations, tag = self.operations, self.settings.account_tag
+
+        async def page(asked: dict[str, Any]) -> list[CustomerKeyUsage]:
+            rows = await operations.usage_for_custom_identifier(
+                tag,
+                custom_identifier,
+                asked["filter"],
+                asked["limit"],
+                _order(asked.get("orderBy")),
+            )
+            return _trusted(PER_KEY.operation, rows, asked["limit"])
+
+        base = {"filter": filter_variables(since, until, **filters)}
+        return await collect(
+            PER_KEY, page, CustomerKeyUsage, base, _listing_limit(limit), order_by_values(order_by)
+        )
 
     async def timeseries(
         self,
@@ -213,19 +233,27 @@ class TurnUsage:
         at most that many rows, and :class:`~turnmeter.errors.TruncatedResult` (holding the
         first ``limit`` rows in the order asked) when more exist: never a silent cut.
         """
-        variables = {"filter": filter_variables(since, until, **filters)}
-        return await self._listing(SERIES, variables, SeriesPoint, limit, order_by)
+        operations, tag = self.operations, self.settings.account_tag
+
+        async def page(asked: dict[str, Any]) -> list[SeriesPoint]:
+            rows = await operations.usage_timeseries(
+                tag, asked["filter"], asked["limit"], _order(asked.get("orderBy"))
+            )
+            return _trusted(SERIES.operation, rows, asked["limit"])
+
+        base = {"filter": filter_variables(since, until, **filters)}
+        return await collect(
+            SERIES, page, SeriesPoint, base, _listing_limit(limit), order_by_values(order_by)
+        )
 
     async def total(
         self, since: datetime, until: datetime, **filters: Unpack[FilterArgs]
     ) -> UsageTotals:
         """Egress and ingress over the whole range (zero when there was no usage)."""
-        rows = await self._fast_rows(
-            "UsageTotal",
-            {"filter": filter_variables(since, until, **filters), "limit": 1},
-            UsageTotals,
-            ("sum.egressBytes", "sum.ingressBytes"),
+        rows = await self.operations.usage_total(
+            self.settings.account_tag, filter_variables(since, until, **filters), 1
         )
+        rows = _trusted("UsageTotal", rows, 1)
         if not rows:
             return UsageTotals(egress_bytes=0, ingress_bytes=0)
         if len(rows) > 1:
@@ -239,61 +267,21 @@ class TurnUsage:
         ``timedelta.max`` (no limit); impossible values (``maxPageSize`` below 1, say) raise
         :class:`MalformedResponse` naming the limit and its value.
         """
-        result = await self._run(self._operations.turn_node_limits(self.settings.account_tag))
+        result = await self._run(self.operations.turn_node_limits(self.settings.account_tag))
         node = _account(result).settings
         node = node.calls_turn_usage_adaptive_groups if node is not None else None
         if node is None:
             raise MalformedResponse("the response has no settings for callsTurnUsageAdaptiveGroups")
         # Range-checked: limits wider than any datetime range mean "unbounded", impossible
         # ones (a page of 0 rows) are a MalformedResponse naming the limit.
+        from turnmeter.query.node_limits import dataset_limits
+
         return dataset_limits(node)
-
-    async def _listing(
-        self,
-        listing: Listing,
-        variables: dict[str, Any],
-        row: type[T],
-        limit: int | None,
-        order_by: OrderByInput,
-    ) -> list[T]:
-        # Every row, or at most `limit` and a TruncatedResult when more exist
-        # (turnmeter.query.listing).
-        order = order_by_values(order_by)
-        checked = None if limit is None else _limit(limit)
-
-        async def fetch(asked: dict[str, Any]) -> list[T]:
-            return await self._fast_rows(listing.operation, asked, row, listing.paths)
-
-        return await collect(listing, fetch, row, variables, checked, order)
-
-    async def _fast_rows(
-        self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
-    ) -> list[T]:
-        # The fast path (turnmeter.decode.compiled): the operation text of
-        # queries/<operation>.graphql, its groups checked and built straight into rows inside the
-        # transport's attempt (the decoder is the one strict type walk). The generated client's
-        # method for the same operation (pydantic models) is the slow path; tests/decode holds them
-        # equal.
-        plan = _FAST_PLANS.get((operation, row, fields))
-        if plan is None:
-            plan = _FAST_PLANS[operation, row, fields] = _fast_plan(operation, row, fields)
-        query, decoder = plan
-        # The seed methods pass JSON-ready variables (filters.filter_variables, _variables):
-        # what dump_variables would make of the generated models, without building them.
-        variables = {"accountTag": self.settings.account_tag, **variables}
-        rows = await self.transport.execute(query, operation, variables, decoder=decoder)
-        if len(rows) > variables["limit"]:
-            # Trust no more rows than asked for: a server that ignores the limit cannot be
-            # trusted to have ranked or filtered them either, and cutting would hide it.
-            raise MalformedResponse(
-                f"{operation} answered {len(rows)} rows for limit {variables['limit']}; "
-                "the server ignored the limit, so none of its rows are trusted"
-            )
-        # A cached or shared answer is one list for every caller: each gets its own copy.
-        return list(rows)
 
     async def _run(self, operation: Awaitable[T]) -> T:
         # The boundary for result validation: pydantic's errors become ours.
+        import pydantic
+
         try:
             return await operation
         except pydantic.ValidationError as exc:
@@ -374,33 +362,34 @@ class TurnUsage:
         )
 
 
-#: (operation, row type, fields) -> (operation text, compiled decoder), built on first use.
-_FAST_PLANS: dict[tuple[str, type[Any], tuple[str, ...]], tuple[str, Any]] = {}
-
-
-def _fast_plan(operation: str, row: type[Any], fields: tuple[str, ...]) -> tuple[str, Any]:
-    # Imported here: the decoder stack (msgspec, graphql-core) stays out of `import turnmeter`.
-    from turnmeter.decode.compiled import decoder_for
-    from turnmeter.decode.shapes import operation_text
-
-    query = operation_text(operation)
-    return query, decoder_for(query, operation, row, fields)
-
-
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
     return limit
 
 
-def _variables(filter_: Any, limit: int, order_by: OrderByInput) -> dict[str, Any]:
-    # Without orderBy the operation's own default order applies (as in the generated client).
-    # Enums go as their values: _fast_rows sends these variables as they are.
+def _listing_limit(limit: int | None) -> int | None:
+    return None if limit is None else _limit(limit)
+
+
+def _order(order_by: OrderByInput) -> Any:
+    # Without orderBy the operation's own default order applies: the variable is left unset.
+    from turnmeter.generated import UNSET
+
     values = order_by_values(order_by)
-    variables = {"filter": filter_, "limit": _limit(limit)}
-    if values is not None:
-        variables["orderBy"] = [value.value for value in values]
-    return variables
+    return UNSET if values is None else values
+
+
+def _trusted(operation: str, rows: list[T], limit: int) -> list[T]:
+    if len(rows) > limit:
+        # Trust no more rows than asked for: a server that ignores the limit cannot be
+        # trusted to have ranked or filtered them either, and cutting would hide it.
+        raise MalformedResponse(
+            f"{operation} answered {len(rows)} rows for limit {limit}; "
+            "the server ignored the limit, so none of its rows are trusted"
+        )
+    # A cached or shared answer is one list for every caller: each gets its own copy.
+    return list(rows)
 
 
 def _account(result: _HasAccounts) -> Any:

@@ -1,15 +1,68 @@
-"""The one door to the generated package (``generated/cf_analytics``, written by ariadne-codegen).
+"""The one door to the generated package (``generated/cf_analytics``, written by ariadne-codegen
+with turnmeter's plugin).
 
 Every hand-written module takes what it needs of the generated client from here, so a schema
 change that renames a generated class is mended in one place, and a test of the import graph can
-hold the rest of ``turnmeter`` to it.
+hold the rest of ``turnmeter`` to it. The typed rows, their decoders and the enum cost no pydantic
+import; the client, its input model and ``dump_variables`` (pydantic) load on first use.
 """
 
 from __future__ import annotations
 
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput
-from cf_analytics import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-from cf_analytics import Client as GeneratedClient
-from cf_analytics.transport_base_client import dump_variables
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["FilterInput", "GeneratedClient", "OrderBy", "dump_variables"]
+from cf_analytics.enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
+from cf_analytics.row_decoding import Leaf as DecoderLeaf
+from cf_analytics.row_decoding import Refused, RowDecoder
+from cf_analytics.usage_rows import (
+    CustomerKeyUsage,
+    CustomerUsage,
+    KeyUsage,
+    SeriesPoint,
+    UsageTotals,
+)
+
+if TYPE_CHECKING:
+    from cf_analytics.base_model import UNSET
+    from cf_analytics.client import Client as GeneratedClient
+    from cf_analytics.input_types import (
+        AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput,
+    )
+    from cf_analytics.transport_base_client import dump_variables
+
+__all__ = [
+    "UNSET",
+    "CustomerKeyUsage",
+    "CustomerUsage",
+    "DecoderLeaf",
+    "FilterInput",
+    "GeneratedClient",
+    "KeyUsage",
+    "OrderBy",
+    "Refused",
+    "RowDecoder",
+    "SeriesPoint",
+    "UsageTotals",
+    "dump_variables",
+]
+
+#: The names that import pydantic, loaded on first use.
+_LAZY = {
+    "UNSET": ("cf_analytics.base_model", "UNSET"),
+    "GeneratedClient": ("cf_analytics.client", "Client"),
+    "FilterInput": (
+        "cf_analytics.input_types",
+        "AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject",
+    ),
+    "dump_variables": ("cf_analytics.transport_base_client", "dump_variables"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where[0]), where[1])
+    globals()[name] = value
+    return value

@@ -1,50 +1,26 @@
-"""Small typed result rows: frozen, slotted, cheap to build and to compare."""
+"""Small typed result rows: frozen, slotted, cheap to build and to compare.
+
+The seed methods' rows are generated (``generated/cf_analytics/usage_rows.py``, one per
+operation in ``queries/``, written by turnmeter's ariadne-codegen plugin with their decoders) and
+re-exported here under their public names; ``DatasetLimits`` is turnmeter's reading of the
+generated ``TurnNodeLimits`` model.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from turnmeter.generated import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
 
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
-    """Egress of one TURN key."""
-
-    key_id: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerUsage:
-    """Egress of one custom identifier (one of your customers)."""
-
-    custom_identifier: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerKeyUsage:
-    """Egress of one custom identifier through one TURN key."""
-
-    custom_identifier: str
-    key_id: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesPoint:
-    """Egress in one minute (``minute`` is the bucket's start, UTC)."""
-
-    minute: datetime
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
-    """Bytes moved over a whole range; zero when there was no usage."""
-
-    egress_bytes: int
-    ingress_bytes: int
+__all__ = [
+    "CustomerKeyUsage",
+    "CustomerUsage",
+    "DatasetLimits",
+    "KeyUsage",
+    "SeriesPoint",
+    "UsageTotals",
+]
 
 
 @dataclass(frozen=True, slots=True)

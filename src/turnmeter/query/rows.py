@@ -6,9 +6,9 @@ the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``dat
 :class:`QueryRow`. Internally rows travel as plain tuples (dimensions, then metrics): merging
 and sorting tuples is the cheap path, and the dataclass is built once per final row.
 
-Decoding is :mod:`turnmeter.decode.compiled`'s compiled strict decoder (the facade's fast path
-too): one decoder implementation in the project, checking every leaf of every group against the
-schema.
+Decoding is the one decoder builder's (:mod:`turnmeter.decode.builder`): the same
+``row_decoding.RowDecoder`` the generated usage methods run, built here at run time for the shape
+the query composes, checking every leaf of every group against the schema.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from turnmeter.decode.compiled import RowDecoder, decoder_for
+if TYPE_CHECKING:
+    from turnmeter.generated import RowDecoder
+
+from turnmeter.decode.builder import row_decoder
+from turnmeter.decode.shapes import shape_of
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
 
@@ -52,11 +56,13 @@ def row_class(fields: tuple[FieldSpec, ...]) -> type[QueryRow]:
     return cls
 
 
+@functools.lru_cache(maxsize=256)
 def decoder(fields: tuple[FieldSpec, ...]) -> RowDecoder[Values]:
-    """The compiled decoder from a response's ``data`` to value tuples in ``fields`` order.
+    """The decoder from a response to value tuples in ``fields`` order (one per shape).
 
     Give it to the transport (``execute(..., decoder=...)``): it is then the one strict type
     walk of the answer.
     """
     paths = tuple(f"{f.block}.{f.schema}" for f in fields)
-    return decoder_for(document_for(fields), OPERATION_NAME, tuple, paths)
+    shape = shape_of(document_for(fields), OPERATION_NAME)
+    return row_decoder(shape, OPERATION_NAME, tuple, paths)

@@ -19,9 +19,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from turnmeter.decode.compiled import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
 from turnmeter.generated import FilterInput, OrderBy, dump_variables
 from turnmeter.query.catalog import FieldSpec
@@ -40,6 +39,9 @@ from turnmeter.query.windows import (
     top,
 )
 from turnmeter.rows import DatasetLimits
+
+if TYPE_CHECKING:
+    from turnmeter.generated import RowDecoder
 
 #: Windows fetched at the same time unless told otherwise; the transport's own rate budget and
 #: concurrency cap still apply underneath.
