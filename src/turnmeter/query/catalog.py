@@ -1,9 +1,11 @@
-"""The TURN node's 12 dimensions and 6 metrics, under friendly snake_case names.
+"""The TURN node's 12 dimensions and 6 metrics, under friendly snake_case names: the one table.
 
 One table maps every spelling a user may write (``"hour"``, ``"datetimeHour"``,
 ``"dimensions.datetimeHour"``; ``"egress"``, ``"egress_bytes"``, ``"sum.egressBytes"``) to one
-:class:`FieldSpec`. The friendly name is also the attribute of the result row and the name
-``order_by`` accepts (see :mod:`turnmeter.query.ordering` for the enum side).
+:class:`FieldSpec`. The friendly name is the attribute of the result row (DSL rows and the
+generated seed rows alike), the name ``order_by`` accepts (:mod:`turnmeter.query.ordering`), the
+DSL's ``F`` attribute, and, through :data:`FILTER_KEYWORDS`, the facade's filter keywords and
+the CLI's filter flags.
 """
 
 from __future__ import annotations
@@ -107,6 +109,20 @@ def _spellings() -> dict[str, FieldSpec]:
 
 BY_NAME: Mapping[str, FieldSpec] = _spellings()
 BY_FRIENDLY: Mapping[str, FieldSpec] = {spec.name: spec for spec in (*DIMENSIONS, *METRICS)}
+#: The facade's filter keywords (``top_keys(..., datacenter="FRA")``) -> the dimension.
+FILTER_KEYWORDS: Mapping[str, FieldSpec] = {
+    "key_id": BY_FRIENDLY["key_id"],
+    "username": BY_FRIENDLY["username"],
+    "custom_identifier": BY_FRIENDLY["custom_identifier"],
+    "datacenter": BY_FRIENDLY["datacenter_code"],
+    "country": BY_FRIENDLY["datacenter_country"],
+    "region": BY_FRIENDLY["datacenter_region"],
+}
+#: ``order_by`` names (friendly names and the short metric spellings) -> the field.
+ORDER_NAMES: Mapping[str, FieldSpec] = {
+    **{short: BY_FRIENDLY[name] for short, name in _SHORT_METRICS.items()},
+    **BY_FRIENDLY,
+}
 
 
 def lookup(name: str, want: Literal["dimension", "metric", "any"] = "any") -> FieldSpec:

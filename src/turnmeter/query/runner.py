@@ -22,9 +22,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
-from turnmeter.generated import FilterInput, OrderBy, dump_variables
+from turnmeter.generated import OrderBy
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
+from turnmeter.query.filters import encode_filter
 from turnmeter.query.model import Query
 from turnmeter.query.rows import QueryRow, Values, decoder, row_class
 from turnmeter.query.windows import (
@@ -127,14 +128,12 @@ class _Fetcher:
         raw: dict[str, Any] = {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
         if conditions:
             raw["AND"] = conditions
-        variables = dump_variables(
-            {
-                "accountTag": self.host.settings.account_tag,
-                "filter": FilterInput.model_validate(raw),
-                "limit": limit,
-                "orderBy": list(order),
-            }
-        )
+        variables = {
+            "accountTag": self.host.settings.account_tag,
+            "filter": encode_filter(raw),
+            "limit": limit,
+            "orderBy": [key.value for key in order],
+        }
         # The transport runs the decoder inside its attempt: the one strict walk of the answer.
         rows = await self.host.transport.execute(
             self.text, OPERATION_NAME, variables, decoder=self.decode
