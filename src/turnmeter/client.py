@@ -17,19 +17,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
 
+import turnmeter.rows as typed_rows  # the generated rows load on first use (turnmeter.rows)
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
 from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.query.listing import PER_KEY, SERIES, collect
 from turnmeter.query.ordering import OrderByArg, order_by_values
-from turnmeter.rows import (
-    CustomerKeyUsage,
-    CustomerUsage,
-    DatasetLimits,
-    KeyUsage,
-    SeriesPoint,
-    UsageTotals,
-)
 from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
 
 if typing.TYPE_CHECKING:
@@ -41,6 +34,14 @@ if typing.TYPE_CHECKING:
     from turnmeter.generated import GeneratedClient
     from turnmeter.query import Query, QueryRow
     from turnmeter.query.runner import ProgressCallback
+    from turnmeter.rows import (
+        CustomerKeyUsage,
+        CustomerUsage,
+        DatasetLimits,
+        KeyUsage,
+        SeriesPoint,
+        UsageTotals,
+    )
     from turnmeter.transport.http import AiohttpTransport
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter
     from turnmeter.transport.retry import RetryHook, RetryPolicy
@@ -214,7 +215,12 @@ class TurnUsage:
 
         base = {"filter": filter_variables(since, until, **filters)}
         return await collect(
-            PER_KEY, page, CustomerKeyUsage, base, _listing_limit(limit), order_by_values(order_by)
+            PER_KEY,
+            page,
+            typed_rows.CustomerKeyUsage,
+            base,
+            _listing_limit(limit),
+            order_by_values(order_by),
         )
 
     async def timeseries(
@@ -243,7 +249,12 @@ class TurnUsage:
 
         base = {"filter": filter_variables(since, until, **filters)}
         return await collect(
-            SERIES, page, SeriesPoint, base, _listing_limit(limit), order_by_values(order_by)
+            SERIES,
+            page,
+            typed_rows.SeriesPoint,
+            base,
+            _listing_limit(limit),
+            order_by_values(order_by),
         )
 
     async def total(
@@ -255,7 +266,7 @@ class TurnUsage:
         )
         rows = _trusted("UsageTotal", rows, 1)
         if not rows:
-            return UsageTotals(egress_bytes=0, ingress_bytes=0)
+            return typed_rows.UsageTotals(egress_bytes=0, ingress_bytes=0)
         if len(rows) > 1:
             raise MalformedResponse("a total without dimensions came back as several rows")
         return rows[0]

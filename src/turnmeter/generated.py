@@ -3,8 +3,9 @@ with turnmeter's plugin).
 
 Every hand-written module takes what it needs of the generated client from here, so a schema
 change that renames a generated class is mended in one place, and a test of the import graph can
-hold the rest of ``turnmeter`` to it. The typed rows, their decoders and the enum cost no pydantic
-import; the client, its input model and ``dump_variables`` (pydantic) load on first use.
+hold the rest of ``turnmeter`` to it. Every name loads on first use, so that importing
+``turnmeter`` pays only for what it touches (the enum costs almost nothing; the rows and decoders
+import msgspec; the client and its input model import pydantic).
 """
 
 from __future__ import annotations
@@ -12,24 +13,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from cf_analytics.enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
-from cf_analytics.row_decoding import Leaf as DecoderLeaf
-from cf_analytics.row_decoding import Refused, RowDecoder
-from cf_analytics.usage_rows import (
-    CustomerKeyUsage,
-    CustomerUsage,
-    KeyUsage,
-    SeriesPoint,
-    UsageTotals,
-)
-
 if TYPE_CHECKING:
     from cf_analytics.base_model import UNSET
     from cf_analytics.client import Client as GeneratedClient
+    from cf_analytics.enums import AccountCallsTurnUsageAdaptiveGroupsOrderBy as OrderBy
     from cf_analytics.input_types import (
         AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput,
     )
+    from cf_analytics.row_decoding import Leaf as DecoderLeaf
+    from cf_analytics.row_decoding import Refused, RowDecoder
     from cf_analytics.transport_base_client import dump_variables
+    from cf_analytics.usage_rows import (
+        CustomerKeyUsage,
+        CustomerUsage,
+        KeyUsage,
+        SeriesPoint,
+        UsageTotals,
+    )
 
 __all__ = [
     "UNSET",
@@ -47,8 +47,17 @@ __all__ = [
     "dump_variables",
 ]
 
-#: The names that import pydantic, loaded on first use.
+#: Every name, loaded on first use: the enum alone costs little; the rows and decoders import
+#: msgspec; the client, its input model and dump_variables import pydantic.
 _LAZY = {
+    "OrderBy": ("cf_analytics.enums", "AccountCallsTurnUsageAdaptiveGroupsOrderBy"),
+    "DecoderLeaf": ("cf_analytics.row_decoding", "Leaf"),
+    "Refused": ("cf_analytics.row_decoding", "Refused"),
+    "RowDecoder": ("cf_analytics.row_decoding", "RowDecoder"),
+    **{
+        name: ("cf_analytics.usage_rows", name)
+        for name in ("CustomerKeyUsage", "CustomerUsage", "KeyUsage", "SeriesPoint", "UsageTotals")
+    },
     "UNSET": ("cf_analytics.base_model", "UNSET"),
     "GeneratedClient": ("cf_analytics.client", "Client"),
     "FilterInput": (

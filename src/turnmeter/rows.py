@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from turnmeter.generated import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
+if TYPE_CHECKING:
+    from turnmeter.generated import (
+        CustomerKeyUsage,
+        CustomerUsage,
+        KeyUsage,
+        SeriesPoint,
+        UsageTotals,
+    )
 
 __all__ = [
     "CustomerKeyUsage",
@@ -37,3 +45,19 @@ class DatasetLimits:
     max_number_of_fields: int
     max_page_size: int
     not_older_than: timedelta
+
+
+_GENERATED = frozenset(
+    {"CustomerKeyUsage", "CustomerUsage", "KeyUsage", "SeriesPoint", "UsageTotals"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The generated rows load on first use (with their decoders and msgspec).
+    if name not in _GENERATED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import turnmeter.generated
+
+    value = getattr(turnmeter.generated, name)
+    globals()[name] = value
+    return value

@@ -22,10 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from turnmeter.generated import RowDecoder
 
-from turnmeter.decode.builder import row_decoder
-from turnmeter.decode.shapes import shape_of
 from turnmeter.query.catalog import FieldSpec
-from turnmeter.query.document import OPERATION_NAME, document_for
 
 Values = tuple[Any, ...]
 
@@ -64,5 +61,10 @@ def decoder(fields: tuple[FieldSpec, ...]) -> RowDecoder[Values]:
     walk of the answer.
     """
     paths = tuple(f"{f.block}.{f.schema}" for f in fields)
+    # Imported here: graphql-core (the DSL's document and shape) stays out of `import turnmeter`.
+    from turnmeter.decode.builder import row_decoder
+    from turnmeter.decode.shapes import shape_of
+    from turnmeter.query.document import OPERATION_NAME, document_for
+
     shape = shape_of(document_for(fields), OPERATION_NAME)
     return row_decoder(shape, OPERATION_NAME, tuple, paths)
