@@ -26,6 +26,7 @@ Whatever the first way accepts, the second accepts with equal rows.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections import deque
@@ -33,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 import msgspec
@@ -51,7 +52,6 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
 #: Cloudflare's own forms: every third character from index 4 is a separator.
 _TIME_SEPARATORS, _DATE_SEPARATORS = "--T::Z", "--"
-_SEPARATORS = itemgetter(slice(4, None, 3))
 _NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
@@ -91,7 +91,7 @@ class RowDecoder(Generic[R]):
         self.leaves = tuple(leaves)
         self.row = row
         self.columns = tuple(columns)
-        self._assemble = _assembler(row, len(self.columns))
+        self._assemble = _assembler(row, len(self.columns))  # type: ignore[arg-type]
         self._envelope = _envelope(groups_key, self.leaves)
         # Leaves read on the fast way: the row's fields and those msgspec cannot fully check.
         wanted = set(self.columns) | {i for i, leaf in enumerate(self.leaves) if _converter(leaf)}
@@ -117,7 +117,7 @@ class RowDecoder(Generic[R]):
         for account in envelope.data.viewer.accounts:
             groups = getattr(account, self.groups_key)
             try:
-                with _GCPause(len(groups)):
+                with GCPause(len(groups)):
                     built = self._from_structs(groups)
             except (TypeError, ValueError):
                 return None
@@ -150,15 +150,26 @@ class RowDecoder(Generic[R]):
         if type(groups) is not list:
             raise _refused(name, base, "expected a list", groups)
         values: list[list[Any]] = [[] for _ in self.leaves]
-        with _GCPause(len(groups)):
+        with GCPause(len(groups)):
             for number, group in enumerate(groups):
                 for leaf, column in zip(self.leaves, values, strict=True):
                     column.append(_walk(leaf, group, name, f"{base}[{number}]"))
             return self._assemble([values[i] for i in self.columns], len(groups))
 
 
-class _GCPause:
-    # Building many small tracked objects triggers GC passes over the whole fresh response.
+def build_rows(row: type[R], columns: Sequence[Sequence[Any]], count: int) -> list[R]:
+    """``count`` rows of ``row`` from its fields' columns, without a Python loop per row."""
+    assemble = _assembler(row, len(columns))  # type: ignore[arg-type]  # classes are hashable
+    rows: list[R] = assemble(list(columns), count)
+    return rows
+
+
+class GCPause:
+    """``with GCPause(rows):`` pauses the cyclic GC while that many rows are built (if many).
+
+    Building many small tracked objects triggers GC passes over the whole fresh response.
+    """
+
     __slots__ = ("_paused",)
 
     def __init__(self, rows: int) -> None:
@@ -243,11 +254,16 @@ def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
 
 
 def _canonical(column: list[str], size: int, separators: str) -> None:
-    # A whole column at once, in C: every value `size` long, separators in place, digits
-    # elsewhere. Raises TypeError for a null (nullable leaves then take the walk).
-    if set(map(len, column)) - {size} or set(map(_SEPARATORS, column)) - {separators}:
+    # A whole column at once, in C: every value `size` long, each separator in its place (a
+    # strided slice of the joined column), digits everywhere else. Raises TypeError for a null
+    # (nullable leaves then take the walk).
+    if set(map(len, column)) - {size}:
         raise ValueError("not Cloudflare's own form")
-    if "".join(column).translate(_NO_DIGITS) != separators * len(column):
+    joined, count = "".join(column), len(column)
+    for offset, separator in enumerate(separators):
+        if joined[4 + 3 * offset :: size] != separator * count:
+            raise ValueError("not Cloudflare's own form")
+    if joined.translate(_NO_DIGITS) != separators * count:
         raise ValueError("not digits")
 
 
@@ -261,7 +277,8 @@ def _dates(column: list[Any]) -> list[Any]:
     return list(map(date.fromisoformat, column))
 
 
-def _assembler(row: type[Any], width: int) -> Callable[[list[list[Any]], int], list[Any]]:
+@functools.lru_cache(maxsize=512)
+def _assembler(row: type[Any], width: int) -> Callable[[list[Any], int], list[Any]]:
     """How columns become rows: zip for tuples, slot setters for slotted dataclasses."""
     if row is tuple:
         return lambda columns, count: list(zip(*columns, strict=True)) if columns else [()] * count
@@ -277,7 +294,7 @@ def _assembler(row: type[Any], width: int) -> Callable[[list[list[Any]], int], l
         setters = [vars(row)[f.name].__set__ for f in fields(row)]
         new = object.__new__
 
-        def slotted(columns: list[list[Any]], count: int) -> list[Any]:
+        def slotted(columns: list[Any], count: int) -> list[Any]:
             rows = list(map(new, repeat(row, count)))
             for setter, column in zip(setters, columns, strict=True):
                 deque(map(setter, rows, column), maxlen=0)

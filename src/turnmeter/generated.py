@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from cf_analytics.input_types import (
         AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject as FilterInput,
     )
+    from cf_analytics.row_decoding import GCPause, Refused, RowDecoder, build_rows
     from cf_analytics.row_decoding import Leaf as DecoderLeaf
-    from cf_analytics.row_decoding import Refused, RowDecoder
     from cf_analytics.transport_base_client import dump_variables
     from cf_analytics.usage_rows import (
         CustomerKeyUsage,
@@ -37,6 +37,7 @@ __all__ = [
     "CustomerUsage",
     "DecoderLeaf",
     "FilterInput",
+    "GCPause",
     "GeneratedClient",
     "KeyUsage",
     "OrderBy",
@@ -44,6 +45,7 @@ __all__ = [
     "RowDecoder",
     "SeriesPoint",
     "UsageTotals",
+    "build_rows",
     "dump_variables",
 ]
 
@@ -54,6 +56,8 @@ _LAZY = {
     "DecoderLeaf": ("cf_analytics.row_decoding", "Leaf"),
     "Refused": ("cf_analytics.row_decoding", "Refused"),
     "RowDecoder": ("cf_analytics.row_decoding", "RowDecoder"),
+    "GCPause": ("cf_analytics.row_decoding", "GCPause"),
+    "build_rows": ("cf_analytics.row_decoding", "build_rows"),
     **{
         name: ("cf_analytics.usage_rows", name)
         for name in ("CustomerKeyUsage", "CustomerUsage", "KeyUsage", "SeriesPoint", "UsageTotals")

@@ -68,3 +68,20 @@ def decoder(fields: tuple[FieldSpec, ...]) -> RowDecoder[Values]:
 
     shape = shape_of(document_for(fields), OPERATION_NAME)
     return row_decoder(shape, OPERATION_NAME, tuple, paths)
+
+
+def build_rows(cls: type[QueryRow], values: list[Values]) -> list[QueryRow]:
+    """Final rows of ``cls`` from value tuples: columns moved in by C, not one call per row."""
+    from turnmeter.generated import build_rows as from_columns
+
+    if not values:
+        return []
+    rows: list[QueryRow] = from_columns(cls, list(zip(*values, strict=True)), len(values))
+    return rows
+
+
+def paused_gc(rows: int) -> Any:
+    """A context pausing the cyclic GC while ``rows`` rows are built (when that is many)."""
+    from turnmeter.generated import GCPause
+
+    return GCPause(rows)

@@ -27,7 +27,7 @@ from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.document import OPERATION_NAME, document_for
 from turnmeter.query.filters import encode_filter
 from turnmeter.query.model import Query
-from turnmeter.query.rows import QueryRow, Values, decoder, row_class
+from turnmeter.query.rows import QueryRow, Values, build_rows, decoder, paused_gc, row_class
 from turnmeter.query.windows import (
     Merger,
     Window,
@@ -256,8 +256,9 @@ async def run_query(
     merger = Merger(query)
     fetch = fetcher.top_n if direct else fetcher.everything
     await _each_window(plan.windows, fetch, merger.add, concurrency, progress)
-    cls = row_class(query.fields)
-    return [cls(*values) for values in top(query, merger.rows())]
+    rows = merger.rows()
+    with paused_gc(len(rows)):
+        return build_rows(row_class(query.fields), top(query, rows))
 
 
 async def stream_query(
