@@ -12,7 +12,7 @@ generated method with its strict pydantic model; ``query()`` and ``stream()`` ar
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
@@ -21,7 +21,7 @@ import turnmeter.rows as typed_rows  # the generated rows load on first use (tur
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
 from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
-from turnmeter.query.listing import PER_KEY, SERIES, collect
+from turnmeter.query.listing import PER_KEY, SERIES, Listing, collect
 from turnmeter.query.ordering import OrderByArg, order_by_values
 from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
 
@@ -34,14 +34,6 @@ if typing.TYPE_CHECKING:
     from turnmeter.generated import GeneratedClient
     from turnmeter.query import Query, QueryRow
     from turnmeter.query.runner import ProgressCallback
-    from turnmeter.rows import (
-        CustomerKeyUsage,
-        CustomerUsage,
-        DatasetLimits,
-        KeyUsage,
-        SeriesPoint,
-        UsageTotals,
-    )
     from turnmeter.transport.http import AiohttpTransport
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter
     from turnmeter.transport.retry import RetryHook, RetryPolicy
@@ -147,20 +139,15 @@ class TurnUsage:
         limit: int = DEFAULT_TOP_LIMIT,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[KeyUsage]:
+    ) -> list[typed_rows.KeyUsage]:
         """TURN keys by egress (largest first unless ``order_by`` says otherwise).
 
         ``limit`` is the size of the ranking: at most that many rows, never paged. An answer
         with more rows than asked for raises :class:`MalformedResponse` (the same for every
         seed method): a server that ignored the limit is not trusted to have ranked either.
         """
-        rows = await self.operations.top_keys_by_egress(
-            self.settings.account_tag,
-            filter_variables(since, until, **filters),
-            _limit(limit),
-            _order(order_by),
-        )
-        return _trusted("TopKeysByEgress", rows, limit)
+        call = self.operations.top_keys_by_egress
+        return await self._top("TopKeysByEgress", call, since, until, limit, order_by, filters)
 
     async def top_custom_identifiers(
         self,
@@ -170,18 +157,13 @@ class TurnUsage:
         limit: int = DEFAULT_TOP_LIMIT,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[CustomerUsage]:
+    ) -> list[typed_rows.CustomerUsage]:
         """Custom identifiers (your customers) by egress, largest first by default.
 
         ``limit`` is the size of the ranking, as in :meth:`top_keys`.
         """
-        rows = await self.operations.top_custom_identifiers(
-            self.settings.account_tag,
-            filter_variables(since, until, **filters),
-            _limit(limit),
-            _order(order_by),
-        )
-        return _trusted("TopCustomIdentifiers", rows, limit)
+        call = self.operations.top_custom_identifiers
+        return await self._top("TopCustomIdentifiers", call, since, until, limit, order_by, filters)
 
     async def usage_for_custom_identifier(
         self,
@@ -192,7 +174,7 @@ class TurnUsage:
         limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[OtherFilterArgs],
-    ) -> list[CustomerKeyUsage]:
+    ) -> list[typed_rows.CustomerKeyUsage]:
         """One custom identifier's egress, per TURN key (by key id unless ``order_by`` says).
 
         Without ``limit`` every key comes back, paged past Cloudflare's 10,000-row page. With
@@ -203,25 +185,13 @@ class TurnUsage:
             raise ConfigError("custom_identifier must be a non-empty string")
         operations, tag = self.operations, self.settings.account_tag
 
-        async def page(asked: dict[str, Any]) -> list[CustomerKeyUsage]:
-            rows = await operations.usage_for_custom_identifier(
-                tag,
-                custom_identifier,
-                asked["filter"],
-                asked["limit"],
-                _order(asked.get("orderBy")),
+        def call(filter_: Any, most: int, order: Any) -> Awaitable[list[Any]]:
+            return operations.usage_for_custom_identifier(
+                tag, custom_identifier, filter_, most, order
             )
-            return _trusted(PER_KEY.operation, rows, asked["limit"])
 
-        base = {"filter": filter_variables(since, until, **filters)}
-        return await collect(
-            PER_KEY,
-            page,
-            typed_rows.CustomerKeyUsage,
-            base,
-            _listing_limit(limit),
-            order_by_values(order_by),
-        )
+        row = typed_rows.CustomerKeyUsage
+        return await self._listed(PER_KEY, row, call, since, until, limit, order_by, filters)
 
     async def timeseries(
         self,
@@ -231,7 +201,7 @@ class TurnUsage:
         limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[SeriesPoint]:
+    ) -> list[typed_rows.SeriesPoint]:
         """Egress per minute, oldest first unless ``order_by`` says otherwise.
 
         Without ``limit`` every minute of the range comes back, paged by keyset past
@@ -241,25 +211,15 @@ class TurnUsage:
         """
         operations, tag = self.operations, self.settings.account_tag
 
-        async def page(asked: dict[str, Any]) -> list[SeriesPoint]:
-            rows = await operations.usage_timeseries(
-                tag, asked["filter"], asked["limit"], _order(asked.get("orderBy"))
-            )
-            return _trusted(SERIES.operation, rows, asked["limit"])
+        def call(filter_: Any, most: int, order: Any) -> Awaitable[list[Any]]:
+            return operations.usage_timeseries(tag, filter_, most, order)
 
-        base = {"filter": filter_variables(since, until, **filters)}
-        return await collect(
-            SERIES,
-            page,
-            typed_rows.SeriesPoint,
-            base,
-            _listing_limit(limit),
-            order_by_values(order_by),
-        )
+        row = typed_rows.SeriesPoint
+        return await self._listed(SERIES, row, call, since, until, limit, order_by, filters)
 
     async def total(
         self, since: datetime, until: datetime, **filters: Unpack[FilterArgs]
-    ) -> UsageTotals:
+    ) -> typed_rows.UsageTotals:
         """Egress and ingress over the whole range (zero when there was no usage)."""
         rows = await self.operations.usage_total(
             self.settings.account_tag, filter_variables(since, until, **filters), 1
@@ -271,7 +231,7 @@ class TurnUsage:
             raise MalformedResponse("a total without dimensions came back as several rows")
         return rows[0]
 
-    async def limits(self) -> DatasetLimits:
+    async def limits(self) -> typed_rows.DatasetLimits:
         """The TURN node's limits for this account (widest range, oldest data, largest page).
 
         A ``maxDuration`` or ``notOlderThan`` wider than ``timedelta.max`` reads as
@@ -289,6 +249,41 @@ class TurnUsage:
 
         return dataset_limits(node)
 
+    async def _top(
+        self,
+        operation: str,
+        call: Callable[..., Awaitable[list[T]]],
+        since: datetime,
+        until: datetime,
+        limit: int,
+        order_by: OrderByInput,
+        filters: Mapping[str, Any],
+    ) -> list[T]:
+        # A ranking: one generated call, at most `limit` rows trusted.
+        variables = filter_variables(since, until, **filters)
+        rows = await call(self.settings.account_tag, variables, _limit(limit), _order(order_by))
+        return _trusted(operation, rows, limit)
+
+    async def _listed(
+        self,
+        listing: Listing,
+        row: type[T],
+        call: Callable[[Any, int, Any], Awaitable[list[T]]],
+        since: datetime,
+        until: datetime,
+        limit: int | None,
+        order_by: OrderByInput,
+        filters: Mapping[str, Any],
+    ) -> list[T]:
+        # A listing: one generated call per page, under turnmeter.query.listing's rule.
+        async def page(asked: dict[str, Any]) -> list[T]:
+            rows = await call(asked["filter"], asked["limit"], _order(asked.get("orderBy")))
+            return _trusted(listing.operation, rows, asked["limit"])
+
+        base = {"filter": filter_variables(since, until, **filters)}
+        most = None if limit is None else _limit(limit)
+        return await collect(listing, page, row, base, most, order_by_values(order_by))
+
     async def _run(self, operation: Awaitable[T]) -> T:
         # The boundary for result validation: pydantic's errors become ours.
         import pydantic
@@ -301,9 +296,9 @@ class TurnUsage:
     # --- The query DSL over any range (turnmeter.query, turnmeter.query.windows) -----------------
 
     #: The node limits, read once per client by :meth:`limits_cached`.
-    _limits_cache: DatasetLimits | None = None
+    _limits_cache: typed_rows.DatasetLimits | None = None
 
-    async def limits_cached(self) -> DatasetLimits:
+    async def limits_cached(self) -> typed_rows.DatasetLimits:
         """The node limits, read on first use and kept for the client's lifetime."""
         if self._limits_cache is None:
             self._limits_cache = await self.limits()
@@ -329,17 +324,10 @@ class TurnUsage:
         ``on_progress(windows_done, windows_total, rows)`` is called as pages arrive; ``clock``
         replaces the UTC wall clock (tests, fixed sandboxes).
         """
-        from turnmeter.query.runner import run_query
+        from turnmeter.query.runner import RunOptions, run_query
 
         return await run_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
+            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
         )
 
     def stream(
@@ -359,17 +347,10 @@ class TurnUsage:
         ``maxDuration``) and no ``order_by``; ``limit`` stops after that many rows. At most
         ``concurrency`` windows are held at once. Errors surface on iteration.
         """
-        from turnmeter.query.runner import stream_query
+        from turnmeter.query.runner import RunOptions, stream_query
 
         return stream_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
+            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
         )
 
 
@@ -377,10 +358,6 @@ def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
     return limit
-
-
-def _listing_limit(limit: int | None) -> int | None:
-    return None if limit is None else _limit(limit)
 
 
 def _order(order_by: OrderByInput) -> Any:

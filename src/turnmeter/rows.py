@@ -12,23 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from turnmeter.generated import (
-        CustomerKeyUsage,
-        CustomerUsage,
-        KeyUsage,
-        SeriesPoint,
-        UsageTotals,
-    )
-
-__all__ = [
-    "CustomerKeyUsage",
-    "CustomerUsage",
-    "DatasetLimits",
-    "KeyUsage",
-    "SeriesPoint",
-    "UsageTotals",
-]
+if TYPE_CHECKING:  # explicit re-exports; at run time they load on first use (__getattr__)
+    from turnmeter.generated import CustomerKeyUsage as CustomerKeyUsage
+    from turnmeter.generated import CustomerUsage as CustomerUsage
+    from turnmeter.generated import KeyUsage as KeyUsage
+    from turnmeter.generated import SeriesPoint as SeriesPoint
+    from turnmeter.generated import UsageTotals as UsageTotals
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,6 +79,16 @@ class QueryHost(Protocol):
     def settings(self) -> _Settings: ...
 
     async def limits_cached(self) -> DatasetLimits: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How ``query()`` / ``stream()`` run: their keyword arguments, as given."""
+
+    clip: bool = False
+    concurrency: int | None = None
+    on_progress: ProgressCallback | None = None
+    clock: Clock | None = None
 
 
 def utc_now() -> datetime:
@@ -237,20 +248,12 @@ async def _each_window(
 
 
 async def run_query(
-    host: QueryHost,
-    query: Query,
-    since: datetime,
-    until: datetime,
-    *,
-    clip: bool = False,
-    concurrency: int | None = None,
-    on_progress: ProgressCallback | None = None,
-    clock: Clock | None = None,
+    host: QueryHost, query: Query, since: datetime, until: datetime, options: RunOptions
 ) -> list[QueryRow]:
     """Every row (or the first ``query.limit``) of ``query`` over ``[since, until)``."""
-    concurrency = _concurrency(concurrency)
-    limits, plan = await _plan(host, query, since, until, clip, clock)
-    progress = _Progress(len(plan.windows), on_progress)
+    concurrency = _concurrency(options.concurrency)
+    limits, plan = await _plan(host, query, since, until, options.clip, options.clock)
+    progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     direct = plan.groups_whole and query.limit is not None
     merger = Merger(query)
@@ -262,24 +265,16 @@ async def run_query(
 
 
 async def stream_query(
-    host: QueryHost,
-    query: Query,
-    since: datetime,
-    until: datetime,
-    *,
-    clip: bool = False,
-    concurrency: int | None = None,
-    on_progress: ProgressCallback | None = None,
-    clock: Clock | None = None,
+    host: QueryHost, query: Query, since: datetime, until: datetime, options: RunOptions
 ) -> AsyncIterator[QueryRow]:
     """Rows window by window in time order, holding at most ``concurrency`` windows."""
-    concurrency = _concurrency(concurrency)
+    concurrency = _concurrency(options.concurrency)
     if query.order_keys:
         raise QueryError("stream() yields rows in time order; use query() for order_by")
-    limits, plan = await _plan(host, query, since, until, clip, clock)
+    limits, plan = await _plan(host, query, since, until, options.clip, options.clock)
     if not plan.groups_whole:
         raise QueryError(_not_streamable(query, limits))
-    progress = _Progress(len(plan.windows), on_progress)
+    progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     cls = row_class(query.fields)
     pending: deque[asyncio.Task[list[Values]]] = deque()
