@@ -182,52 +182,39 @@ def goals_table(results: dict[str, Timings], startup: dict[str, float] | None) -
 
 
 NOTES = f"""\
-Notes: one server process serves prepared bytes; every contender sends
-`queries/UsageTimeseries.graphql` with distinct variables per request. "Per row" is the 10,000-row
-request time / 10,000. turnmeter runs with `max_concurrency={BURST_IN_FLIGHT}` (the load of the
-concurrency test; the default cap is 8) and no client-side rate budget. The fast path's decoder
-runs inside the transport's attempt and is the only type walk of the answer. The "without the
-transport pipeline" row builds the same variables (`filters.filter_variables`) and feeds the same
-decoder from `transport.post` (no single-flight, cache, cap, budget or retry): the gap to the
-fast path is the pipeline's cost.
+Notes: one server process serves prepared bytes; the contenders above the five-field floor send
+the generated `UsageTimeseries` operation (minute, egress) with distinct variables per request,
+the last three the DSL's five-field `TurnUsageQuery` (minute, key, datacenter, egress, ingress),
+whose "x floor" columns are against the five-field floor. "Per row" is the 10,000-row request
+time / 10,000. turnmeter runs with `max_concurrency={BURST_IN_FLIGHT}` (the load of the
+concurrency test; the default cap is 8) and no client-side rate budget. The seed method
+(`TurnUsage.timeseries`) makes one call of the generated method
+(`turn.operations.usage_timeseries`), which passes its generation-time decoder to the
+transport; "without the transport pipeline" feeds the same decoder from `transport.post`
+(no single-flight, cache, cap, budget or retry).
+msgspec typed structs are what a hand-written client for one shape can do: `Time` parsed by
+msgspec in C, no checks beyond msgspec's own, nested structs instead of flat rows.
 """
 
 
 ANALYSIS = """\
-## What remains (measured with component micro-benchmarks, same machine)
+## Where the time goes (the decode table below, same run)
 
-- **Per row.** Clean answers are decoded by msgspec straight from the body into small
-  `Struct` objects (C: strict ints and bounds, strings, non-null objects; unselected fields
-  skipped), then flattened into the public slotted dataclass rows by the compiled decoder,
-  which also parses `Time`/`Date` leaves with the dict walk's own check (msgspec's RFC 3339
-  parser is looser: `t`/`z`/space separators, `+0100`, 7+ fractional digits). Any body msgspec
-  refuses, or one with `errors`, goes to the old orjson path, which classifies it and names
-  the bad value's path: tests/decode/test_from_bytes.py holds the two paths equal. The
-  decode alone costs about 0.6 us/row against 0.85 us for `json.loads` alone.
-- **Per request.** With the HTTP post replaced by a stub, one 1-row `timeseries` call costs
-  about 15 us of client CPU (it was 28 us; the floor's `json.dumps` + `json.loads` cost about
-  7.5 us). The seed methods now write the filter straight to JSON variables
-  (`filters.filter_variables`, 2.5 us, with the same argument checks; tests hold it equal to
-  the generated model's dump) instead of validating the 112-field pydantic model (5.7 us) and
-  dumping it (2 us); `compose_filter`, still used by the DSL and the generated client, copies
-  a validated empty model instead of re-validating checked values (2.9 us instead of 5.7).
-  The facade resolves each operation's text and decoder once, not per call (no imports or
-  `dump_variables` per request); the transport builds its headers once (credentials kept in a
-  redacting mapping), builds no span context without opentelemetry and no freshness record
-  outside `with_age`. What is left is mostly single-flight: its task and the two event-loop
-  hops it costs are about 6 us of the 15, and cannot go on Python 3.11 without letting one
-  caller's cancellation abort a request others share. Creating the owned session with the
-  timeout instead of passing it per request, and skipping `OPT_SORT_KEYS`, were measured
-  and bought nothing.
-- **Concurrency.** The burst is CPU-bound on the client (the server has its own core), so it
-  shows the same per-request costs as above; turnmeter's cap is set to the burst's 20 and
-  aiohttp's connector limit (100) is not reached.
-- **GC.** The decoder pauses the cyclic GC while it builds 1,000 rows or more; msgspec's
-  Structs are created untracked (`gc=False`), so the pause matters less than it did with
-  orjson's dicts (both GC rows above are within noise).
-- **Time memo.** A per-response `text -> datetime` memo pays off only when time values repeat
-  (hour x key: about a third cheaper per row) and costs when they do not (a minute series), so
-  decoders memoise time and date leaves only when the query selects two or more dimensions.
+- **Seed methods.** msgspec decodes the body into small `Struct` objects in C (strict ints and
+  int64 bounds, strings, non-null objects; unselected fields skipped). What turnmeter adds over
+  the msgspec limit: `Time` leaves are decoded as strings and checked a whole column at a time
+  (every value Cloudflare's 20-character form: one length set, six strided slices and one
+  `translate` over the joined column), converted with `map(datetime.fromisoformat, ...)`, and
+  the public frozen slotted rows are built by `map` over their slot setters: no Python loop
+  per row or per field. Any other body (an offset, a fraction, a wrong value, `errors`) takes
+  the strict walk, which classifies it or names the bad field (tests/decode holds both ways
+  equal).
+- **The DSL.** The same decoder into value tuples; a window's rows are kept as they came when no
+  group repeats (a set of keys decides), one sort on a composite key when every order key goes
+  the same way, and the final rows built column by column with the GC paused.
+- **Per request.** The generated method adds `dump_variables` over four variables to the seed
+  method's argument checks; single-flight, the cache key, the concurrency cap and the retry loop
+  are the transport's (unchanged here).
 """
 
 

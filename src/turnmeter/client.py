@@ -11,6 +11,7 @@ generated method with its strict pydantic model; ``query()`` and ``stream()`` ar
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime
@@ -362,10 +363,15 @@ def _limit(limit: int) -> int:
 
 def _order(order_by: OrderByInput) -> Any:
     # Without orderBy the operation's own default order applies: the variable is left unset.
+    values = order_by_values(order_by)
+    return _unset() if values is None else values
+
+
+@functools.cache
+def _unset() -> Any:
     from turnmeter.generated import UNSET
 
-    values = order_by_values(order_by)
-    return UNSET if values is None else values
+    return UNSET
 
 
 def _trusted(operation: str, rows: list[T], limit: int) -> list[T]:
