@@ -19,9 +19,34 @@ windows, pages and merging are in :mod:`turnmeter.query.windows`.
 
 from __future__ import annotations
 
-from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
-from turnmeter.query.conditions import Condition, F
-from turnmeter.query.model import Query
-from turnmeter.query.rows import QueryRow
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
+    from turnmeter.query.conditions import Condition, F
+    from turnmeter.query.model import Query
+    from turnmeter.query.rows import QueryRow
 
 __all__ = ["DIMENSIONS", "METRICS", "Condition", "F", "FieldSpec", "Query", "QueryRow"]
+
+#: Names load on first use: the facade's filters and listings (submodules) do not pay for the
+#: DSL's model and conditions.
+_LAZY = {
+    "DIMENSIONS": "catalog",
+    "METRICS": "catalog",
+    "FieldSpec": "catalog",
+    "Condition": "conditions",
+    "F": "conditions",
+    "Query": "model",
+    "QueryRow": "rows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnmeter.errors import MalformedResponse, MergeError, QueryError
 from turnmeter.query.catalog import MINUTE, FieldSpec
 from turnmeter.query.filters import time_range
-from turnmeter.query.model import Query
 from turnmeter.rows import DatasetLimits
+
+if TYPE_CHECKING:
+    from turnmeter.query.model import Query
 
 #: With ``clip=True`` the start moves this far past the oldest allowed moment, so that the
 #: server's clock running a little ahead of ours does not turn the clip into a refusal.
