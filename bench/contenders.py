@@ -1,11 +1,14 @@
-"""The clients the benchmark compares, each asking the same server for the same time series.
+"""The clients the benchmark compares, each asking the same server for the same rows.
 
-Every contender sends ``queries/UsageTimeseries.graphql`` with distinct variables per request
-(so turnmeter's single-flight cannot merge concurrent requests) and returns the rows it built.
+Most contenders send the generated ``UsageTimeseries`` operation (minute, egress) with distinct
+variables per request (so turnmeter's single-flight cannot merge concurrent requests) and return
+the rows they built; the "wide" contenders (the DSL, its floor and its msgspec limit) send the
+DSL's five-field ``TurnUsageQuery`` (:data:`bench.server.WIDE_FIELDS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -16,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import orjson
+from cf_analytics import row_decoding
+from cf_analytics.operations import USAGE_TIMESERIES_GQL
+from cf_analytics.usage_rows import USAGE_TIMESERIES_DECODER
 
-from turnmeter.decode import compiled as decode
-from turnmeter.decode.compiled import decoder_for
-from turnmeter.decode.shapes import operation_text
+from bench.server import WIDE_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATION = "UsageTimeseries"
@@ -64,20 +69,42 @@ class Contender:
         return None
 
 
+def wide_query() -> Any:
+    """The DSL query of the wide contenders (three dimensions, two sums; ``limit`` per call)."""
+    from turnmeter import Query
+
+    names = [name for name, _, _ in WIDE_FIELDS]
+    return Query(dimensions=names[:3], metrics=names[3:], order_by=["minute", "key_id"])
+
+
+def wide_text() -> str:
+    from turnmeter.query.catalog import lookup
+    from turnmeter.query.document import document_for
+
+    return document_for(tuple(lookup(name) for name, _, _ in WIDE_FIELDS))
+
+
 class RawAiohttp(Contender):
     """aiohttp posting JSON and decoding with ``loads``: untyped dicts."""
 
-    def __init__(self, name: str, loads: Callable[[bytes], Any], dumps: Callable[[Any], Any]):
-        self.name, self.loads, self.dumps = name, loads, dumps
+    def __init__(
+        self,
+        name: str,
+        loads: Callable[[bytes], Any],
+        dumps: Callable[[Any], Any],
+        wide: bool = False,
+    ):
+        self.name, self.loads, self.dumps, self.wide = name, loads, dumps, wide
 
     async def setup(self, url: str) -> None:
         await super().setup(url)
         self.session = aiohttp.ClientSession()
-        self.query = operation_text(OPERATION)
+        self.query = wide_text() if self.wide else USAGE_TIMESERIES_GQL
+        self.operation = "TurnUsageQuery" if self.wide else OPERATION
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
 
     async def fetch(self, n: int, i: int) -> Any:
-        payload = {"query": self.query, "operationName": OPERATION}
+        payload = {"query": self.query, "operationName": self.operation}
         payload["variables"] = plain_variables(n, i)
         async with self.session.post(
             self.url, data=self.dumps(payload), headers=self.headers
@@ -91,6 +118,42 @@ class RawAiohttp(Contender):
 
 def floor() -> RawAiohttp:
     return RawAiohttp("aiohttp + json.loads, untyped (the floor)", json.loads, json.dumps)
+
+
+def wide_floor() -> RawAiohttp:
+    name = "aiohttp + json.loads, untyped, 5 fields (the DSL's floor)"
+    return RawAiohttp(name, json.loads, json.dumps, wide=True)
+
+
+class MsgspecStructs(RawAiohttp):
+    """aiohttp + msgspec decoding straight into typed Structs (``Time`` as a datetime, in C):
+    what a hand-written client for one shape can do, the practical limit."""
+
+    def __init__(self, name: str, wide: bool = False):
+        super().__init__(name, json.loads, json.dumps, wide)
+        leaves = WIDE_FIELDS if wide else (WIDE_FIELDS[0], WIDE_FIELDS[3])
+        blocks: dict[str, list[tuple[str, Any]]] = {}
+        for name_, block, key in leaves:
+            kind = datetime if name_ == "minute" else (int if block == "sum" else str)
+            blocks.setdefault(block, []).append((key, kind))
+        group = msgspec.defstruct(
+            "Group",
+            [(b, msgspec.defstruct(b.capitalize(), f, gc=False)) for b, f in blocks.items()],
+            gc=False,
+        )
+        account = msgspec.defstruct("Account", [("callsTurnUsageAdaptiveGroups", list[group])])
+        viewer = msgspec.defstruct("Viewer", [("accounts", list[account])])
+        data = msgspec.defstruct("Data", [("viewer", viewer)])
+        self.decoder = msgspec.json.Decoder(msgspec.defstruct("Envelope", [("data", data)]))
+
+    async def fetch(self, n: int, i: int) -> Any:
+        payload = {"query": self.query, "operationName": self.operation}
+        payload["variables"] = plain_variables(n, i)
+        async with self.session.post(
+            self.url, data=self.dumps(payload), headers=self.headers
+        ) as response:
+            envelope = self.decoder.decode(await response.read())
+        return envelope.data.viewer.accounts[0].callsTurnUsageAdaptiveGroups
 
 
 def orjson_raw() -> RawAiohttp:
@@ -113,7 +176,7 @@ class Gql(Contender):
             transport=transport, schema=sdl, parse_results=self.parse, execute_timeout=120
         )
         self.session = await self.client.connect_async()
-        self.document = gql(operation_text(OPERATION)).document
+        self.document = gql(USAGE_TIMESERIES_GQL).document
 
     async def fetch(self, n: int, i: int) -> Any:
         from gql.graphql_request import GraphQLRequest
@@ -154,14 +217,12 @@ class AriadneHttpx(Contender):
 
 
 class Turnmeter(Contender):
-    """turnmeter's facade: ``timeseries`` (fast path) or the generated client (slow path)."""
+    """turnmeter: the seed method, the generated method it calls, the DSL, and two variants."""
 
     def __init__(self, name: str, mode: str):
         self.name, self.mode = name, mode
 
     async def setup(self, url: str) -> None:
-        from cf_analytics import Client as GeneratedClient
-
         from turnmeter import TurnUsage
         from turnmeter.transport.ratelimit import RateBudget
 
@@ -173,47 +234,56 @@ class Turnmeter(Contender):
             rate_budget=RateBudget(limit=None),
             max_concurrency=BURST_IN_FLIGHT,
         )
-        self.generated = GeneratedClient(self.turn.transport)
-        self.query = operation_text(OPERATION)
+        self.wide = wide_query()
 
     async def fetch(self, n: int, i: int) -> Any:
+        from turnmeter.query.filters import filter_variables
+
         since, until = window(i)
         if self.mode == "fast":
             return await self.turn.timeseries(since, until, limit=n)
+        if self.mode == "generated":
+            flt = filter_variables(since, until)
+            return await self.turn.operations.usage_timeseries(ACCOUNT, flt, n)
+        if self.mode == "dsl":
+            query = dataclasses.replace(self.wide, limit=n)
+            return await self.turn.query(query, since, until, clock=lambda: until)
         if self.mode == "fast, GC not paused":
-            saved, decode.GC_PAUSE_MIN_ROWS = decode.GC_PAUSE_MIN_ROWS, sys.maxsize
+            saved, row_decoding.GC_PAUSE_MIN_ROWS = row_decoding.GC_PAUSE_MIN_ROWS, sys.maxsize
             try:
                 return await self.turn.timeseries(since, until, limit=n)
             finally:
-                decode.GC_PAUSE_MIN_ROWS = saved
+                row_decoding.GC_PAUSE_MIN_ROWS = saved
         if self.mode == "slow":
             return await self._slow(n, since, until)
         return await self._bare(n, since, until)
 
     async def _slow(self, n: int, since: datetime, until: datetime) -> Any:
-        from turnmeter.query.filters import compose_filter
-        from turnmeter.rows import SeriesPoint
+        from cf_analytics.usage_timeseries import UsageTimeseries
 
-        result = await self.generated.usage_timeseries(ACCOUNT, compose_filter(since, until), n)
-        groups = result.viewer.accounts[0].calls_turn_usage_adaptive_groups
-        return [SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes) for g in groups]
-
-    async def _bare(self, n: int, since: datetime, until: datetime) -> Any:
-        # The fast path minus the pipeline (single-flight, cache, cap, budget, retry, spans):
-        # the facade's own variables + post + the fast decoder (msgspec from bytes; orjson +
-        # errors[] otherwise). The gap to the fast row is what the pipeline costs per request.
         from turnmeter.query.filters import filter_variables
         from turnmeter.rows import SeriesPoint
+
+        variables = {"accountTag": ACCOUNT, "filter": filter_variables(since, until), "limit": n}
+        data = await self.turn.transport.execute(USAGE_TIMESERIES_GQL, OPERATION, variables)
+        result = UsageTimeseries.model_validate(data)
+        groups = result.viewer.accounts[0].calls_turn_usage_adaptive_groups  # type: ignore[union-attr]
+        return [SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes) for g in groups]  # type: ignore[union-attr]
+
+    async def _bare(self, n: int, since: datetime, until: datetime) -> Any:
+        # The generated decoder minus the pipeline (single-flight, cache, cap, budget, retry,
+        # spans): the facade's own variables + post + the decoder (msgspec from bytes; orjson +
+        # errors[] otherwise). The gap to the fast row is what the pipeline costs per request.
+        from turnmeter.query.filters import filter_variables
         from turnmeter.transport.http import decode_response
 
         variables = {"accountTag": ACCOUNT, "filter": filter_variables(since, until), "limit": n}
         body = orjson.dumps(
-            {"query": self.query, "operationName": OPERATION, "variables": variables},
+            {"query": USAGE_TIMESERIES_GQL, "operationName": OPERATION, "variables": variables},
             option=orjson.OPT_SORT_KEYS,
         )
         status, headers, raw = await self.turn.transport.post(body, OPERATION)
-        fields = ("dimensions.datetimeMinute", "sum.egressBytes")
-        decoder = decoder_for(self.query, OPERATION, SeriesPoint, fields)
+        decoder = USAGE_TIMESERIES_DECODER
         rows = decoder.decode_body(raw) if status < 400 else None
         if rows is not None:
             return rows
@@ -224,30 +294,17 @@ class Turnmeter(Contender):
         await self.turn.close()
 
 
-class TurnmeterDefault(Turnmeter):
-    """``TurnUsage.timeseries`` with the default client: rate budget, single-flight, retries
-    and the concurrency cap all on. The budget's limit is set past what the benchmark sends
-    (Cloudflare's 300 per 5 minutes would stop it), so every grant is counted and none waits."""
-
-    name = "turnmeter default client (`TurnUsage.timeseries`, rate budget on)"
-
-    def __init__(self) -> None:
-        self.mode = "fast"
-
-    async def setup(self, url: str) -> None:
-        from turnmeter import TurnUsage
-        from turnmeter.transport.ratelimit import RateBudget
-
-        self.turn = TurnUsage(
-            account_tag=ACCOUNT,
-            api_token=TOKEN,
-            endpoint=url,
-            rate_budget=RateBudget(limit=UNREACHED_BUDGET),
-        )
-
-
-#: A rate budget no benchmark run reaches: the limiter runs, it never makes anyone wait.
-UNREACHED_BUDGET = 10**9
+#: Contender names the goals refer to.
+FLOOR = "aiohttp + json.loads, untyped (the floor)"
+WIDE_FLOOR = "aiohttp + json.loads, untyped, 5 fields (the DSL's floor)"
+LIMIT = "aiohttp + msgspec typed structs, 2 fields (the practical limit)"
+WIDE_LIMIT = "aiohttp + msgspec typed structs, 5 fields"
+GQL_TYPED = "gql 4 with schema and typed result parsing"
+HTTPX = "ariadne-codegen client, default httpx base client"
+SLOW = "generated pydantic models over turnmeter's transport (no decoder)"
+FAST = "**turnmeter seed method** (`TurnUsage.timeseries`)"
+GENERATED = "turnmeter generated method (`turn.operations.usage_timeseries`)"
+DSL = "**turnmeter DSL** (`TurnUsage.query`, 5 fields)"
 
 
 def all_contenders(httpx_package: Path) -> list[Contender]:
@@ -255,29 +312,34 @@ def all_contenders(httpx_package: Path) -> list[Contender]:
     return [
         floor(),
         orjson_raw(),
+        MsgspecStructs(LIMIT),
         Gql("gql 4, no schema, untyped", schema=False, parse=False),
         Gql("gql 4 with schema (validates every request)", schema=True, parse=False),
-        Gql("gql 4 with schema and typed result parsing", schema=True, parse=True),
+        Gql(GQL_TYPED, schema=True, parse=True),
         AriadneHttpx(httpx_package),
-        Turnmeter("turnmeter slow path (generated pydantic models, aiohttp base)", "slow"),
-        Turnmeter("**turnmeter fast path** (`TurnUsage.timeseries`)", "fast"),
-        Turnmeter("turnmeter fast path, GC not paused while decoding", "fast, GC not paused"),
-        Turnmeter("turnmeter fast decoder without the transport pipeline", "bare"),
-        TurnmeterDefault(),
+        Turnmeter(SLOW, "slow"),
+        Turnmeter(FAST, "fast"),
+        Turnmeter(GENERATED, "generated"),
+        Turnmeter("turnmeter seed method, GC not paused while decoding", "fast, GC not paused"),
+        Turnmeter("turnmeter generated decoder without the transport pipeline", "bare"),
+        wide_floor(),
+        MsgspecStructs(WIDE_LIMIT, wide=True),
+        Turnmeter(DSL, "dsl"),
     ]
 
 
 def generate_httpx_client(target: Path) -> Path:
     """Run ariadne-codegen with the project's config but its default (httpx) base client."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ariadne-codegen"]
-    for key in ("base_client_name", "base_client_file_path"):
+    # ariadne-codegen as it comes: no turnmeter plugin, its own base client.
+    for key in ("base_client_name", "base_client_file_path", "plugins", "turnmeter"):
         config.pop(key, None)
     config.update(
         schema_path=str(ROOT / config["schema_path"]),
         queries_path=str(ROOT / config["queries_path"]),
         target_package_name=HTTPX_PACKAGE,
         target_package_path=str(target),
-        files_to_include=[str(ROOT / f) for f in config.get("files_to_include", [])],
+        files_to_include=[str(ROOT / "src/turnmeter/codegen/cf_scalars.py")],
     )
     config_file = target / "ariadne.toml"
     config_file.write_text(_toml({"tool": {"ariadne-codegen": config}}))

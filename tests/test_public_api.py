@@ -32,7 +32,21 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
     code = (
         "import sys; from turnmeter.cli import main; main(['--help']);"
         "heavy = [m for m in ('graphql', 'matplotlib', 'gql', 'aiohttp', 'pydantic', "
-        "'cf_analytics', 'rich') if m in sys.modules]; print(heavy)"
+        "'cf_analytics', 'rich', 'msgspec') if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().endswith("[]"), result.stdout[-300:]
+
+
+def test_importing_the_client_imports_no_http_validation_or_graphql_layer() -> None:
+    # What keeps `from turnmeter import TurnUsage` cheap (bench/ measures the time): aiohttp,
+    # pydantic, graphql-core and msgspec load when a client is built or a request decoded.
+    code = (
+        "import sys; from turnmeter import TurnUsage;"
+        "heavy = [m for m in ('graphql', 'gql', 'aiohttp', 'pydantic', 'msgspec', 'asyncio', "
+        "'cf_analytics.client', 'cf_analytics.usage_rows') if m in sys.modules]; print(heavy)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -12,300 +12,191 @@ from .input_types import (
     AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
     AccountCallsUsageAdaptiveGroupsFilter_InputObject,
 )
+from .operations import (
+    SFU_NODE_LIMITS_GQL,
+    SFU_TOP_APPS_GQL,
+    SFU_USAGE_TIMESERIES_GQL,
+    SFU_USAGE_TOTAL_GQL,
+    TOP_CUSTOM_IDENTIFIERS_GQL,
+    TOP_KEYS_BY_EGRESS_GQL,
+    TURN_NODE_LIMITS_GQL,
+    USAGE_FOR_CUSTOM_IDENTIFIER_GQL,
+    USAGE_TIMESERIES_GQL,
+    USAGE_TOTAL_GQL,
+)
 from .sfu_node_limits import SfuNodeLimits
-from .sfu_top_apps import SfuTopApps
-from .sfu_usage_timeseries import SfuUsageTimeseries
-from .sfu_usage_total import SfuUsageTotal
-from .top_custom_identifiers import TopCustomIdentifiers
-from .top_keys_by_egress import TopKeysByEgress
 from .transport_base_client import TransportBaseClient
 from .turn_node_limits import TurnNodeLimits
-from .usage_for_custom_identifier import UsageForCustomIdentifier
-from .usage_timeseries import UsageTimeseries
-from .usage_total import UsageTotal
-
-
-def gql(q: str) -> str:
-    return q
+from .usage_rows import (
+    SFU_TOP_APPS_DECODER,
+    SFU_USAGE_TIMESERIES_DECODER,
+    SFU_USAGE_TOTAL_DECODER,
+    TOP_CUSTOM_IDENTIFIERS_DECODER,
+    TOP_KEYS_BY_EGRESS_DECODER,
+    USAGE_FOR_CUSTOM_IDENTIFIER_DECODER,
+    USAGE_TIMESERIES_DECODER,
+    USAGE_TOTAL_DECODER,
+    AppUsage,
+    CustomerKeyUsage,
+    CustomerUsage,
+    KeyUsage,
+    SeriesPoint,
+    SfuSeriesPoint,
+    SfuUsageTotals,
+    UsageTotals,
+)
 
 
 class Client(TransportBaseClient):
     async def sfu_node_limits(self, account_tag: str, **kwargs: Any) -> SfuNodeLimits:
-        query = gql("""
-            query SfuNodeLimits($accountTag: string!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  settings {
-                    callsUsageAdaptiveGroups {
-                      enabled
-                      availableFields
-                      maxDuration
-                      maxNumberOfFields
-                      maxPageSize
-                      notOlderThan
-                    }
-                  }
-                }
-              }
-            }
-            """)
         variables: dict[str, object] = {"accountTag": account_tag}
         response = await self.execute(
-            query=query, operation_name="SfuNodeLimits", variables=variables, **kwargs
+            query=SFU_NODE_LIMITS_GQL,
+            operation_name="SfuNodeLimits",
+            variables=variables,
+            **kwargs,
         )
         data = self.get_data(response)
-        return SfuNodeLimits.model_validate(data)
+        return SfuNodeLimits.model_validate(data, strict=True)
 
     async def sfu_top_apps(
         self,
         account_tag: str,
-        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> SfuTopApps:
-        query = gql("""
-            query SfuTopApps($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      appId
-                    }
-                    sum {
-                      egressBytes
-                      ingressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[AppUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query, operation_name="SfuTopApps", variables=variables, **kwargs
+        return await self.execute(
+            query=SFU_TOP_APPS_GQL,
+            operation_name="SfuTopApps",
+            variables=variables,
+            decoder=SFU_TOP_APPS_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return SfuTopApps.model_validate(data)
 
     async def sfu_usage_timeseries(
         self,
         account_tag: str,
-        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> SfuUsageTimeseries:
-        query = gql("""
-            query SfuUsageTimeseries($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsUsageAdaptiveGroupsOrderBy!] = [datetimeMinute_ASC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      datetimeMinute
-                    }
-                    sum {
-                      egressBytes
-                      ingressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[SfuSeriesPoint]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query,
+        return await self.execute(
+            query=SFU_USAGE_TIMESERIES_GQL,
             operation_name="SfuUsageTimeseries",
             variables=variables,
+            decoder=SFU_USAGE_TIMESERIES_DECODER,
             **kwargs,
         )
-        data = self.get_data(response)
-        return SfuUsageTimeseries.model_validate(data)
 
     async def sfu_usage_total(
         self,
         account_tag: str,
-        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         **kwargs: Any,
-    ) -> SfuUsageTotal:
-        query = gql("""
-            query SfuUsageTotal($accountTag: string!, $filter: AccountCallsUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsUsageAdaptiveGroups(filter: $filter, limit: $limit) {
-                    sum {
-                      egressBytes
-                      ingressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[SfuUsageTotals]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
         }
-        response = await self.execute(
-            query=query, operation_name="SfuUsageTotal", variables=variables, **kwargs
+        return await self.execute(
+            query=SFU_USAGE_TOTAL_GQL,
+            operation_name="SfuUsageTotal",
+            variables=variables,
+            decoder=SFU_USAGE_TOTAL_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return SfuUsageTotal.model_validate(data)
 
     async def top_custom_identifiers(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> TopCustomIdentifiers:
-        query = gql("""
-            query TopCustomIdentifiers($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      customIdentifier
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[CustomerUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query,
+        return await self.execute(
+            query=TOP_CUSTOM_IDENTIFIERS_GQL,
             operation_name="TopCustomIdentifiers",
             variables=variables,
+            decoder=TOP_CUSTOM_IDENTIFIERS_DECODER,
             **kwargs,
         )
-        data = self.get_data(response)
-        return TopCustomIdentifiers.model_validate(data)
 
     async def top_keys_by_egress(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> TopKeysByEgress:
-        query = gql("""
-            query TopKeysByEgress($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [sum_egressBytes_DESC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      keyId
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[KeyUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query, operation_name="TopKeysByEgress", variables=variables, **kwargs
+        return await self.execute(
+            query=TOP_KEYS_BY_EGRESS_GQL,
+            operation_name="TopKeysByEgress",
+            variables=variables,
+            decoder=TOP_KEYS_BY_EGRESS_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return TopKeysByEgress.model_validate(data)
 
     async def turn_node_limits(self, account_tag: str, **kwargs: Any) -> TurnNodeLimits:
-        query = gql("""
-            query TurnNodeLimits($accountTag: string!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  settings {
-                    callsTurnUsageAdaptiveGroups {
-                      enabled
-                      availableFields
-                      maxDuration
-                      maxNumberOfFields
-                      maxPageSize
-                      notOlderThan
-                    }
-                  }
-                }
-              }
-            }
-            """)
         variables: dict[str, object] = {"accountTag": account_tag}
         response = await self.execute(
-            query=query, operation_name="TurnNodeLimits", variables=variables, **kwargs
+            query=TURN_NODE_LIMITS_GQL,
+            operation_name="TurnNodeLimits",
+            variables=variables,
+            **kwargs,
         )
         data = self.get_data(response)
-        return TurnNodeLimits.model_validate(data)
+        return TurnNodeLimits.model_validate(data, strict=True)
 
     async def usage_for_custom_identifier(
         self,
         account_tag: str,
         custom_identifier: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> UsageForCustomIdentifier:
-        query = gql("""
-            query UsageForCustomIdentifier($accountTag: string!, $customIdentifier: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = []) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(
-                    filter: {customIdentifier: $customIdentifier, AND: [$filter]}
-                    limit: $limit
-                    orderBy: $orderBy
-                  ) {
-                    dimensions {
-                      keyId
-                      customIdentifier
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[CustomerKeyUsage]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "customIdentifier": custom_identifier,
@@ -313,81 +204,54 @@ class Client(TransportBaseClient):
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query,
+        return await self.execute(
+            query=USAGE_FOR_CUSTOM_IDENTIFIER_GQL,
             operation_name="UsageForCustomIdentifier",
             variables=variables,
+            decoder=USAGE_FOR_CUSTOM_IDENTIFIER_DECODER,
             **kwargs,
         )
-        data = self.get_data(response)
-        return UsageForCustomIdentifier.model_validate(data)
 
     async def usage_timeseries(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         order_by: Union[
             Optional[list[AccountCallsTurnUsageAdaptiveGroupsOrderBy]], UnsetType
         ] = UNSET,
         **kwargs: Any,
-    ) -> UsageTimeseries:
-        query = gql("""
-            query UsageTimeseries($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!, $orderBy: [AccountCallsTurnUsageAdaptiveGroupsOrderBy!] = [datetimeMinute_ASC]) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit, orderBy: $orderBy) {
-                    dimensions {
-                      datetimeMinute
-                    }
-                    sum {
-                      egressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[SeriesPoint]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
             "orderBy": order_by,
         }
-        response = await self.execute(
-            query=query, operation_name="UsageTimeseries", variables=variables, **kwargs
+        return await self.execute(
+            query=USAGE_TIMESERIES_GQL,
+            operation_name="UsageTimeseries",
+            variables=variables,
+            decoder=USAGE_TIMESERIES_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return UsageTimeseries.model_validate(data)
 
     async def usage_total(
         self,
         account_tag: str,
-        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject,
+        filter_: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject | dict[str, Any],
         limit: int,
         **kwargs: Any,
-    ) -> UsageTotal:
-        query = gql("""
-            query UsageTotal($accountTag: string!, $filter: AccountCallsTurnUsageAdaptiveGroupsFilter_InputObject!, $limit: uint64!) {
-              viewer {
-                accounts(filter: {accountTag: $accountTag}) {
-                  callsTurnUsageAdaptiveGroups(filter: $filter, limit: $limit) {
-                    sum {
-                      egressBytes
-                      ingressBytes
-                    }
-                  }
-                }
-              }
-            }
-            """)
+    ) -> list[UsageTotals]:
         variables: dict[str, object] = {
             "accountTag": account_tag,
             "filter": filter_,
             "limit": limit,
         }
-        response = await self.execute(
-            query=query, operation_name="UsageTotal", variables=variables, **kwargs
+        return await self.execute(
+            query=USAGE_TOTAL_GQL,
+            operation_name="UsageTotal",
+            variables=variables,
+            decoder=USAGE_TOTAL_DECODER,
+            **kwargs,
         )
-        data = self.get_data(response)
-        return UsageTotal.model_validate(data)

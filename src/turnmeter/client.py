@@ -1,51 +1,44 @@
 """The facade: ``TurnUsage``, an async client for Cloudflare Realtime TURN usage.
 
-The generated package is reached through :mod:`turnmeter.generated`, the one door. Each seed
-method checks its filter and ``orderBy`` arguments and writes them as the JSON the generated
-input model and enum would dump to (:mod:`turnmeter.query.filters`,
-:mod:`turnmeter.query.ordering`), sends its operation from ``queries/`` through the transport, and
-has the answer decoded straight into small typed rows (:mod:`turnmeter.decode.compiled`,
-:mod:`turnmeter.rows`). ``limits()`` goes through the generated client and its pydantic models;
-``query()`` and ``stream()`` through the DSL (:mod:`turnmeter.query`).
+Thin by design: each seed method checks its arguments, composes the filter
+(:mod:`turnmeter.query.filters`) and ``orderBy`` (:mod:`turnmeter.query.ordering`), and makes one
+call of the generated client (reached through :mod:`turnmeter.generated`, the one door) per page.
+The generated method sends its operation constant through the transport with the decoder the
+generator wrote for it, and returns typed rows (:mod:`turnmeter.rows`). ``limits()`` is the
+generated method with its strict pydantic model; ``query()`` and ``stream()`` are the DSL
+(:mod:`turnmeter.query`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, Unpack
 
-import aiohttp
-import pydantic
-
+import turnmeter.rows as typed_rows  # the generated rows load on first use (turnmeter.rows)
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
-from turnmeter.generated import GeneratedClient
 from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.query.listing import PER_KEY, SERIES, Listing, collect
-from turnmeter.query.node_limits import dataset_limits
 from turnmeter.query.ordering import OrderByArg, order_by_values
-from turnmeter.rows import (
-    CustomerKeyUsage,
-    CustomerUsage,
-    DatasetLimits,
-    KeyUsage,
-    SeriesPoint,
-    UsageTotals,
-)
 from turnmeter.settings import ClientSettings, resolve_settings, with_resilience
-from turnmeter.transport.http import AiohttpTransport
-from turnmeter.transport.ratelimit import RateBudget, RateLimiter
-from turnmeter.transport.retry import RetryHook, RetryPolicy
 
 if typing.TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
+    import aiohttp
+    import pydantic
+
+    from turnmeter.generated import GeneratedClient
     from turnmeter.query import Query, QueryRow
     from turnmeter.query.runner import ProgressCallback
+    from turnmeter.transport.http import AiohttpTransport
+    from turnmeter.transport.ratelimit import RateBudget, RateLimiter
+    from turnmeter.transport.retry import RetryHook, RetryPolicy
 
 #: Rows a top-N method returns unless told otherwise.
 DEFAULT_TOP_LIMIT = 10
@@ -100,10 +93,18 @@ class TurnUsage:
             max_response_bytes=max_response_bytes,
             max_server_wait=max_server_wait,
         )
-        self.transport = AiohttpTransport(
+        # Imported here: aiohttp and the generated client (pydantic) stay out of
+        # `from turnmeter import TurnUsage`.
+        from turnmeter.generated import GeneratedClient
+        from turnmeter.transport.http import AiohttpTransport
+
+        self.transport: AiohttpTransport = AiohttpTransport(
             self.settings, session=session, limiter=rate_limiter, on_retry=on_retry
         )
-        self._operations = GeneratedClient(self.transport)
+        #: The generated client: one method per operation in queries/.
+        # (cast: the transport's execute is overloaded on `decoder`; the generated protocol
+        # names one signature that takes it or not.)
+        self.operations: GeneratedClient = GeneratedClient(typing.cast(Any, self.transport))
 
     def __repr__(self) -> str:
         return (
@@ -145,7 +146,7 @@ class TurnUsage:
         copy = object.__new__(TurnUsage)
         copy.settings = dataclasses.replace(self.settings, account_tag=account_tag)
         copy.transport = self.transport
-        copy._operations = self._operations
+        copy.operations = self.operations
         return copy
 
     async def top_keys(
@@ -156,19 +157,15 @@ class TurnUsage:
         limit: int = DEFAULT_TOP_LIMIT,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[KeyUsage]:
+    ) -> list[typed_rows.KeyUsage]:
         """TURN keys by egress (largest first unless ``order_by`` says otherwise).
 
         ``limit`` is the size of the ranking: at most that many rows, never paged. An answer
         with more rows than asked for raises :class:`MalformedResponse` (the same for every
         seed method): a server that ignored the limit is not trusted to have ranked either.
         """
-        return await self._fast_rows(
-            "TopKeysByEgress",
-            _variables(filter_variables(since, until, **filters), limit, order_by),
-            KeyUsage,
-            ("dimensions.keyId", "sum.egressBytes"),
-        )
+        call = self.operations.top_keys_by_egress
+        return await self._top("TopKeysByEgress", call, since, until, limit, order_by, filters)
 
     async def top_custom_identifiers(
         self,
@@ -178,17 +175,13 @@ class TurnUsage:
         limit: int = DEFAULT_TOP_LIMIT,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[CustomerUsage]:
+    ) -> list[typed_rows.CustomerUsage]:
         """Custom identifiers (your customers) by egress, largest first by default.
 
         ``limit`` is the size of the ranking, as in :meth:`top_keys`.
         """
-        return await self._fast_rows(
-            "TopCustomIdentifiers",
-            _variables(filter_variables(since, until, **filters), limit, order_by),
-            CustomerUsage,
-            ("dimensions.customIdentifier", "sum.egressBytes"),
-        )
+        call = self.operations.top_custom_identifiers
+        return await self._top("TopCustomIdentifiers", call, since, until, limit, order_by, filters)
 
     async def usage_for_custom_identifier(
         self,
@@ -199,7 +192,7 @@ class TurnUsage:
         limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[OtherFilterArgs],
-    ) -> list[CustomerKeyUsage]:
+    ) -> list[typed_rows.CustomerKeyUsage]:
         """One custom identifier's egress, per TURN key (by key id unless ``order_by`` says).
 
         Without ``limit`` every key comes back, paged past Cloudflare's 10,000-row page. With
@@ -208,11 +201,15 @@ class TurnUsage:
         """
         if not isinstance(custom_identifier, str) or not custom_identifier:
             raise ConfigError("custom_identifier must be a non-empty string")
-        variables = {
-            "filter": filter_variables(since, until, **filters),
-            "customIdentifier": custom_identifier,
-        }
-        return await self._listing(PER_KEY, variables, CustomerKeyUsage, limit, order_by)
+        operations, tag = self.operations, self.settings.account_tag
+
+        def call(filter_: Any, most: int, order: Any) -> Awaitable[list[Any]]:
+            return operations.usage_for_custom_identifier(
+                tag, custom_identifier, filter_, most, order
+            )
+
+        row = typed_rows.CustomerKeyUsage
+        return await self._listed(PER_KEY, row, call, since, until, limit, order_by, filters)
 
     async def timeseries(
         self,
@@ -222,7 +219,7 @@ class TurnUsage:
         limit: int | None = None,
         order_by: OrderByInput = None,
         **filters: Unpack[FilterArgs],
-    ) -> list[SeriesPoint]:
+    ) -> list[typed_rows.SeriesPoint]:
         """Egress per minute, oldest first unless ``order_by`` says otherwise.
 
         Without ``limit`` every minute of the range comes back, paged by keyset past
@@ -230,87 +227,85 @@ class TurnUsage:
         at most that many rows, and :class:`~turnmeter.errors.TruncatedResult` (holding the
         first ``limit`` rows in the order asked) when more exist: never a silent cut.
         """
-        variables = {"filter": filter_variables(since, until, **filters)}
-        return await self._listing(SERIES, variables, SeriesPoint, limit, order_by)
+        operations, tag = self.operations, self.settings.account_tag
+
+        def call(filter_: Any, most: int, order: Any) -> Awaitable[list[Any]]:
+            return operations.usage_timeseries(tag, filter_, most, order)
+
+        row = typed_rows.SeriesPoint
+        return await self._listed(SERIES, row, call, since, until, limit, order_by, filters)
 
     async def total(
         self, since: datetime, until: datetime, **filters: Unpack[FilterArgs]
-    ) -> UsageTotals:
+    ) -> typed_rows.UsageTotals:
         """Egress and ingress over the whole range (zero when there was no usage)."""
-        rows = await self._fast_rows(
-            "UsageTotal",
-            {"filter": filter_variables(since, until, **filters), "limit": 1},
-            UsageTotals,
-            ("sum.egressBytes", "sum.ingressBytes"),
+        rows = await self.operations.usage_total(
+            self.settings.account_tag, filter_variables(since, until, **filters), 1
         )
+        rows = _trusted("UsageTotal", rows, 1)
         if not rows:
-            return UsageTotals(egress_bytes=0, ingress_bytes=0)
+            return typed_rows.UsageTotals(egress_bytes=0, ingress_bytes=0)
         if len(rows) > 1:
             raise MalformedResponse("a total without dimensions came back as several rows")
         return rows[0]
 
-    async def limits(self) -> DatasetLimits:
+    async def limits(self) -> typed_rows.DatasetLimits:
         """The TURN node's limits for this account (widest range, oldest data, largest page).
 
         A ``maxDuration`` or ``notOlderThan`` wider than ``timedelta.max`` reads as
         ``timedelta.max`` (no limit); impossible values (``maxPageSize`` below 1, say) raise
         :class:`MalformedResponse` naming the limit and its value.
         """
-        result = await self._run(self._operations.turn_node_limits(self.settings.account_tag))
+        result = await self._run(self.operations.turn_node_limits(self.settings.account_tag))
         node = _account(result).settings
         node = node.calls_turn_usage_adaptive_groups if node is not None else None
         if node is None:
             raise MalformedResponse("the response has no settings for callsTurnUsageAdaptiveGroups")
         # Range-checked: limits wider than any datetime range mean "unbounded", impossible
         # ones (a page of 0 rows) are a MalformedResponse naming the limit.
+        from turnmeter.query.node_limits import dataset_limits
+
         return dataset_limits(node)
 
-    async def _listing(
+    async def _top(
+        self,
+        operation: str,
+        call: Callable[..., Awaitable[list[T]]],
+        since: datetime,
+        until: datetime,
+        limit: int,
+        order_by: OrderByInput,
+        filters: Mapping[str, Any],
+    ) -> list[T]:
+        # A ranking: one generated call, at most `limit` rows trusted.
+        variables = filter_variables(since, until, **filters)
+        rows = await call(self.settings.account_tag, variables, _limit(limit), _order(order_by))
+        return _trusted(operation, rows, limit)
+
+    async def _listed(
         self,
         listing: Listing,
-        variables: dict[str, Any],
         row: type[T],
+        call: Callable[[Any, int, Any], Awaitable[list[T]]],
+        since: datetime,
+        until: datetime,
         limit: int | None,
         order_by: OrderByInput,
+        filters: Mapping[str, Any],
     ) -> list[T]:
-        # Every row, or at most `limit` and a TruncatedResult when more exist
-        # (turnmeter.query.listing).
-        order = order_by_values(order_by)
-        checked = None if limit is None else _limit(limit)
+        # A listing: one generated call per page, under turnmeter.query.listing's rule.
+        async def page(asked: dict[str, Any]) -> list[T]:
+            rows = await call(asked["filter"], asked["limit"], _order(asked.get("orderBy")))
+            return _trusted(listing.operation, rows, asked["limit"])
 
-        async def fetch(asked: dict[str, Any]) -> list[T]:
-            return await self._fast_rows(listing.operation, asked, row, listing.paths)
-
-        return await collect(listing, fetch, row, variables, checked, order)
-
-    async def _fast_rows(
-        self, operation: str, variables: dict[str, Any], row: type[T], fields: tuple[str, ...]
-    ) -> list[T]:
-        # The fast path (turnmeter.decode.compiled): the operation text of
-        # queries/<operation>.graphql, its groups checked and built straight into rows inside the
-        # transport's attempt (the decoder is the one strict type walk). The generated client's
-        # method for the same operation (pydantic models) is the slow path; tests/decode holds them
-        # equal.
-        plan = _FAST_PLANS.get((operation, row, fields))
-        if plan is None:
-            plan = _FAST_PLANS[operation, row, fields] = _fast_plan(operation, row, fields)
-        query, decoder = plan
-        # The seed methods pass JSON-ready variables (filters.filter_variables, _variables):
-        # what dump_variables would make of the generated models, without building them.
-        variables = {"accountTag": self.settings.account_tag, **variables}
-        rows = await self.transport.execute(query, operation, variables, decoder=decoder)
-        if len(rows) > variables["limit"]:
-            # Trust no more rows than asked for: a server that ignores the limit cannot be
-            # trusted to have ranked or filtered them either, and cutting would hide it.
-            raise MalformedResponse(
-                f"{operation} answered {len(rows)} rows for limit {variables['limit']}; "
-                "the server ignored the limit, so none of its rows are trusted"
-            )
-        # A cached or shared answer is one list for every caller: each gets its own copy.
-        return list(rows)
+        base = {"filter": filter_variables(since, until, **filters)}
+        most = None if limit is None else _limit(limit)
+        return await collect(listing, page, row, base, most, order_by_values(order_by))
 
     async def _run(self, operation: Awaitable[T]) -> T:
         # The boundary for result validation: pydantic's errors become ours.
+        import pydantic
+
         try:
             return await operation
         except pydantic.ValidationError as exc:
@@ -319,14 +314,14 @@ class TurnUsage:
     # --- The query DSL over any range (turnmeter.query, turnmeter.query.windows) -----------------
 
     #: The node limits, read once per client by :meth:`limits_cached`.
-    _limits_cache: DatasetLimits | None = None
+    _limits_cache: typed_rows.DatasetLimits | None = None
 
     @property
     def limits_known(self) -> bool:
         """Whether :meth:`limits_cached` has read the limits already (it then sends nothing)."""
         return self._limits_cache is not None
 
-    async def limits_cached(self) -> DatasetLimits:
+    async def limits_cached(self) -> typed_rows.DatasetLimits:
         """The node limits, read on first use and kept for the client's lifetime."""
         if self._limits_cache is None:
             self._limits_cache = await self.limits()
@@ -352,17 +347,10 @@ class TurnUsage:
         ``on_progress(windows_done, windows_total, rows)`` is called as pages arrive; ``clock``
         replaces the UTC wall clock (tests, fixed sandboxes).
         """
-        from turnmeter.query.runner import run_query
+        from turnmeter.query.runner import RunOptions, run_query
 
         return await run_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
+            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
         )
 
     def stream(
@@ -382,31 +370,11 @@ class TurnUsage:
         ``maxDuration``) and no ``order_by``; ``limit`` stops after that many rows. At most
         ``concurrency`` windows are held at once. Errors surface on iteration.
         """
-        from turnmeter.query.runner import stream_query
+        from turnmeter.query.runner import RunOptions, stream_query
 
         return stream_query(
-            self,
-            query,
-            since,
-            until,
-            clip=clip,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            clock=clock,
+            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
         )
-
-
-#: (operation, row type, fields) -> (operation text, compiled decoder), built on first use.
-_FAST_PLANS: dict[tuple[str, type[Any], tuple[str, ...]], tuple[str, Any]] = {}
-
-
-def _fast_plan(operation: str, row: type[Any], fields: tuple[str, ...]) -> tuple[str, Any]:
-    # Imported here: the decoder stack (msgspec, graphql-core) stays out of `import turnmeter`.
-    from turnmeter.decode.compiled import decoder_for
-    from turnmeter.decode.shapes import operation_text
-
-    query = operation_text(operation)
-    return query, decoder_for(query, operation, row, fields)
 
 
 def _limit(limit: int) -> int:
@@ -415,14 +383,29 @@ def _limit(limit: int) -> int:
     return limit
 
 
-def _variables(filter_: Any, limit: int, order_by: OrderByInput) -> dict[str, Any]:
-    # Without orderBy the operation's own default order applies (as in the generated client).
-    # Enums go as their values: _fast_rows sends these variables as they are.
+def _order(order_by: OrderByInput) -> Any:
+    # Without orderBy the operation's own default order applies: the variable is left unset.
     values = order_by_values(order_by)
-    variables = {"filter": filter_, "limit": _limit(limit)}
-    if values is not None:
-        variables["orderBy"] = [value.value for value in values]
-    return variables
+    return _unset() if values is None else values
+
+
+@functools.cache
+def _unset() -> Any:
+    from turnmeter.generated import UNSET
+
+    return UNSET
+
+
+def _trusted(operation: str, rows: list[T], limit: int) -> list[T]:
+    if len(rows) > limit:
+        # Trust no more rows than asked for: a server that ignores the limit cannot be
+        # trusted to have ranked or filtered them either, and cutting would hide it.
+        raise MalformedResponse(
+            f"{operation} answered {len(rows)} rows for limit {limit}; "
+            "the server ignored the limit, so none of its rows are trusted"
+        )
+    # A cached or shared answer is one list for every caller: each gets its own copy.
+    return list(rows)
 
 
 def _account(result: _HasAccounts) -> Any:

@@ -1,50 +1,23 @@
-"""Small typed result rows: frozen, slotted, cheap to build and to compare."""
+"""Small typed result rows: frozen, slotted, cheap to build and to compare.
+
+The seed methods' rows are generated (``generated/cf_analytics/usage_rows.py``, one per
+operation in ``queries/``, written by turnmeter's ariadne-codegen plugin with their decoders) and
+re-exported here under their public names; ``DatasetLimits`` is turnmeter's reading of the
+generated ``TurnNodeLimits`` model.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
-    """Egress of one TURN key."""
-
-    key_id: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerUsage:
-    """Egress of one custom identifier (one of your customers)."""
-
-    custom_identifier: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerKeyUsage:
-    """Egress of one custom identifier through one TURN key."""
-
-    custom_identifier: str
-    key_id: str
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesPoint:
-    """Egress in one minute (``minute`` is the bucket's start, UTC)."""
-
-    minute: datetime
-    egress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
-    """Bytes moved over a whole range; zero when there was no usage."""
-
-    egress_bytes: int
-    ingress_bytes: int
+if TYPE_CHECKING:  # explicit re-exports; at run time they load on first use (__getattr__)
+    from turnmeter.generated import CustomerKeyUsage as CustomerKeyUsage
+    from turnmeter.generated import CustomerUsage as CustomerUsage
+    from turnmeter.generated import KeyUsage as KeyUsage
+    from turnmeter.generated import SeriesPoint as SeriesPoint
+    from turnmeter.generated import UsageTotals as UsageTotals
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +34,19 @@ class DatasetLimits:
     max_number_of_fields: int
     max_page_size: int
     not_older_than: timedelta
+
+
+_GENERATED = frozenset(
+    {"CustomerKeyUsage", "CustomerUsage", "KeyUsage", "SeriesPoint", "UsageTotals"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The generated rows load on first use (with their decoders and msgspec).
+    if name not in _GENERATED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import turnmeter.generated
+
+    value = getattr(turnmeter.generated, name)
+    globals()[name] = value
+    return value

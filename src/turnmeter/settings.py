@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnmeter.auth import Auth, BearerToken, GlobalApiKey, NoAuth, Secret
 from turnmeter.errors import ConfigError
-from turnmeter.transport.classify import DEFAULT_MAX_SERVER_WAIT
-from turnmeter.transport.ratelimit import RateBudget
-from turnmeter.transport.redis_url import ENV_REDIS_URL
-from turnmeter.transport.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from turnmeter.transport.ratelimit import RateBudget
+    from turnmeter.transport.retry import RetryPolicy
 from turnmeter.validate import positive_int, seconds
 
 CLOUDFLARE_GRAPHQL_ENDPOINT = "https://api.cloudflare.com/client/v4/graphql"
@@ -43,13 +43,15 @@ class ClientSettings:
     endpoint: str = CLOUDFLARE_GRAPHQL_ENDPOINT
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    rate_budget: RateBudget = field(default_factory=RateBudget)
+    # The transport's types are imported when a client is configured, not with `turnmeter`
+    # (asyncio, sqlite3 and email stay out of `from turnmeter import TurnUsage`).
+    retry: RetryPolicy = field(default_factory=lambda: _types()[0]())
+    rate_budget: RateBudget = field(default_factory=lambda: _types()[1]())
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     cache_ttl: float | None = None
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    max_server_wait: float = DEFAULT_MAX_SERVER_WAIT
+    max_server_wait: float = field(default_factory=lambda: _types()[2])
 
     def __post_init__(self) -> None:
         # Every value is checked here, once: a nan timeout would mean no timeout at all, an
@@ -62,11 +64,20 @@ class ClientSettings:
             seconds("cache_ttl", self.cache_ttl)
         positive_int("max_concurrency", self.max_concurrency)
         positive_int("max_response_bytes", self.max_response_bytes)
-        _check_type("retry", self.retry, RetryPolicy)
-        _check_type("rate_budget", self.rate_budget, RateBudget)
+        retry_policy, rate_budget, _ = _types()
+        _check_type("retry", self.retry, retry_policy)
+        _check_type("rate_budget", self.rate_budget, rate_budget)
         _check_type("auth", self.auth, BearerToken | GlobalApiKey | NoAuth)
         if not isinstance(self.endpoint, str):
             raise ConfigError(f"endpoint must be a URL string, got {type(self.endpoint).__name__}")
+
+
+def _types() -> tuple[type[RetryPolicy], type[RateBudget], float]:
+    from turnmeter.transport.classify import DEFAULT_MAX_SERVER_WAIT
+    from turnmeter.transport.ratelimit import RateBudget
+    from turnmeter.transport.retry import RetryPolicy
+
+    return RetryPolicy, RateBudget, DEFAULT_MAX_SERVER_WAIT
 
 
 def _check_type(name: str, value: object, expected: Any) -> None:
@@ -104,13 +115,16 @@ def resolve_settings(
     auth: Auth = NoAuth()
     if token:
         auth = BearerToken(token if isinstance(token, Secret) else Secret(token))
+    from turnmeter.transport.redis_url import ENV_REDIS_URL
+
     redis_url = env.get(ENV_REDIS_URL)
+    rate_budget = _types()[1]
     return ClientSettings(
         account_tag=tag,
         auth=auth,
         endpoint=url,
         timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
-        rate_budget=RateBudget(url=redis_url) if redis_url else RateBudget(),
+        rate_budget=rate_budget(url=redis_url) if redis_url else rate_budget(),
     )
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar, Unpack, cast
 
@@ -28,7 +27,12 @@ import pydantic
 
 from turnmeter.client import DEFAULT_TOP_LIMIT, TurnUsage, _account, _limit, _validation_summary
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
-from turnmeter.generated import GeneratedClient, SfuFilterInput, SfuOrderBy
+
+# The SFU's rows are the generated package's (frozen, slotted; decoded by the decoders the
+# generator wrote for queries/SfuTopApps.graphql and queries/SfuUsageTimeseries.graphql).
+from turnmeter.generated import AppUsage as AppUsage
+from turnmeter.generated import SfuFilterInput, SfuOrderBy
+from turnmeter.generated import SfuSeriesPoint as SfuSeriesPoint
 from turnmeter.query.datasets import SFU, Dataset
 from turnmeter.query.filters import OneOrMany, dimension_conditions, time_range
 from turnmeter.query.listing import Listing, collect
@@ -60,24 +64,6 @@ SFU_FILTER_DIMENSIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class AppUsage:
-    """Bytes of one Realtime SFU app."""
-
-    app_id: str
-    egress_bytes: int
-    ingress_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class SfuSeriesPoint:
-    """SFU bytes in one minute (``minute`` is the bucket's start, UTC)."""
-
-    minute: datetime
-    egress_bytes: int
-    ingress_bytes: int
-
-
 #: The SFU series as a listing (paged by minute past Cloudflare's largest page).
 SFU_SERIES = Listing(
     "SfuUsageTimeseries",
@@ -101,7 +87,7 @@ class SfuUsage:
         self.turn = turn
         self.settings = turn.settings
         self.transport = turn.transport
-        self._operations = GeneratedClient(turn.transport)
+        self._operations = turn.operations  # the generated client over the same transport
         self._limits_cache: DatasetLimits | None = None
 
     def __repr__(self) -> str:
@@ -115,17 +101,13 @@ class SfuUsage:
         self, since: datetime, until: datetime, **filters: Unpack[SfuFilterArgs]
     ) -> UsageTotals:
         """SFU egress and ingress over the whole range (zero when there was no usage)."""
-        result = await self._run(
-            self._operations.sfu_usage_total(
-                self.account_tag, sfu_filter(since, until, **filters), 1
-            )
+        rows = await self._operations.sfu_usage_total(
+            self.account_tag, _filter_json(since, until, dict(filters)), 1
         )
-        groups = _account(result).calls_usage_adaptive_groups
-        if not groups:
+        _within_limit("SfuUsageTotal", len(rows), 1)
+        if not rows:
             return UsageTotals(egress_bytes=0, ingress_bytes=0)
-        if len(groups) > 1:
-            raise MalformedResponse("an SFU total without dimensions came back as several rows")
-        return UsageTotals(_sum(groups[0]).egress_bytes, _sum(groups[0]).ingress_bytes)
+        return UsageTotals(rows[0].egress_bytes, rows[0].ingress_bytes)
 
     async def top_apps(
         self,
@@ -139,17 +121,14 @@ class SfuUsage:
         """SFU apps by egress (largest first unless ``order_by`` says otherwise)."""
         limit = _limit(limit)
         order = sfu_order_by(order_by)
-        call = self._operations.sfu_top_apps(
+        rows: list[AppUsage] = await self._operations.sfu_top_apps(
             self.account_tag,
-            sfu_filter(since, until, **filters),
+            _filter_json(since, until, dict(filters)),
             limit,
             **({} if order is None else {"order_by": order}),
         )
-        groups = _account(await self._run(call)).calls_usage_adaptive_groups
-        _within_limit("SfuTopApps", len(groups), limit)
-        return [
-            AppUsage(_dims(g).app_id, _sum(g).egress_bytes, _sum(g).ingress_bytes) for g in groups
-        ]
+        _within_limit("SfuTopApps", len(rows), limit)
+        return rows
 
     async def timeseries(
         self,
@@ -171,20 +150,14 @@ class SfuUsage:
 
         async def fetch(asked: dict[str, Any]) -> list[SfuSeriesPoint]:
             order = [SfuOrderBy(value) for value in asked.get("orderBy") or ()]
-            call = self._operations.sfu_usage_timeseries(
+            rows: list[SfuSeriesPoint] = await self._operations.sfu_usage_timeseries(
                 self.account_tag,
-                SfuFilterInput.model_validate(asked["filter"]),
+                asked["filter"],
                 asked["limit"],
                 **({"order_by": order} if order else {}),
             )
-            groups = _account(await self._run(call)).calls_usage_adaptive_groups
-            _within_limit("SfuUsageTimeseries", len(groups), asked["limit"])
-            return [
-                SfuSeriesPoint(
-                    _dims(g).datetime_minute, _sum(g).egress_bytes, _sum(g).ingress_bytes
-                )
-                for g in groups
-            ]
+            _within_limit("SfuUsageTimeseries", len(rows), asked["limit"])
+            return rows
 
         order = cast(Any, sfu_order_by(order_by))
         return await collect(SFU_SERIES, fetch, SfuSeriesPoint, variables, checked, order)
@@ -263,15 +236,3 @@ def _within_limit(operation: str, rows: int, limit: int) -> None:
             f"{operation} answered {rows} rows for limit {limit}; "
             "the server ignored the limit, so none of its rows are trusted"
         )
-
-
-def _sum(group: Any) -> Any:
-    if group.sum is None:
-        raise MalformedResponse("an SFU group came back without its sum block")
-    return group.sum
-
-
-def _dims(group: Any) -> Any:
-    if group.dimensions is None:
-        raise MalformedResponse("an SFU group came back without its dimensions block")
-    return group.dimensions

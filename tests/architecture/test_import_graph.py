@@ -16,7 +16,7 @@ GENERATED = "cf_analytics"
 #: The one hand-written module that imports the generated package.
 DOOR = "turnmeter.generated"
 #: ariadne-codegen copies this template into generated/, where its relative imports resolve.
-TEMPLATES = {"turnmeter.codegen.transport_base_client"}
+TEMPLATES = {"turnmeter.codegen.transport_base_client", "turnmeter.codegen.row_decoding"}
 
 
 def _module_name(path: Path) -> str:
@@ -51,6 +51,13 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
             found.add(base)
             # `from pkg import sub` may name a submodule.
             found.update(f"{base}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.split(".")[0] == GENERATED
+        ):
+            # A module named as a string (importlib.import_module, a lazy table) is imported too.
+            found.add(node.value)
         for child in ast.iter_child_nodes(node):
             visit(child)
 

@@ -1,12 +1,14 @@
-"""The slow path as the facade ran it before the fast path, used as the oracle.
+"""An independent oracle for the generated decoders: the generated pydantic models, strict.
 
-The transport's JSON-type walk (:func:`turnmeter.decode.documents.check_types`), then the generated
-pydantic models, then the facade's own checks (a viewer, an account, a sum and dimensions).
+ariadne's result models for the same operations, validated from JSON in pydantic's strict mode
+(no ``"12"`` for an integer, no ``true`` for a number), plus the scalar bounds pydantic does not
+know (``int64``) and the facade's old checks (a viewer, an account, a sum and dimensions).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +20,12 @@ from cf_analytics import (
     UsageForCustomIdentifier,
     UsageTimeseries,
     UsageTotal,
+    usage_rows,
 )
 
-from turnmeter.decode.compiled import RowDecoder, decoder_for
-from turnmeter.decode.documents import check_types, document_facts
-from turnmeter.decode.shapes import operation_text
+from turnmeter.decode.scalars import INT_RANGES
 from turnmeter.errors import MalformedResponse
+from turnmeter.generated import RowDecoder
 from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
 
 
@@ -38,16 +40,18 @@ class Case:
     build: Callable[[Any], Any]
 
     @property
-    def query(self) -> str:
-        return operation_text(self.operation)
+    def constant(self) -> str:
+        return "".join(f"_{c}" if c.isupper() else c for c in self.operation).lstrip("_").upper()
 
     def fast(self) -> RowDecoder[Any]:
-        return decoder_for(self.query, self.operation, self.row, self.fields)
+        """The decoder the generator wrote for this operation."""
+        decoder: RowDecoder[Any] = getattr(usage_rows, f"{self.constant}_DECODER")
+        return decoder
 
     def slow(self, data: Any) -> list[Any]:
-        """Rows, or MalformedResponse / pydantic.ValidationError as the slow path raised."""
-        check_types(document_facts(self.query, self.operation).plan, data, self.operation)
-        result = self.model.model_validate(data)
+        """Rows, or MalformedResponse / pydantic.ValidationError as the oracle refuses."""
+        _bounds(self.fast(), data)
+        result = self.model.model_validate_json(json.dumps(data), strict=True)
         viewer = result.viewer  # type: ignore[attr-defined]
         if viewer is None or not viewer.accounts:
             raise MalformedResponse("no account")
@@ -99,6 +103,24 @@ CASES = {
 }
 
 
+def _bounds(decoder: RowDecoder[Any], data: Any) -> None:
+    # The integer scalars' ranges, which pydantic's int does not know.
+    try:
+        accounts = data["viewer"]["accounts"]
+    except (KeyError, TypeError):
+        return
+    for account in accounts if isinstance(accounts, list) else []:
+        groups = account.get(decoder.groups_key) if isinstance(account, dict) else None
+        for group in groups if isinstance(groups, list) else []:
+            for leaf in decoder.leaves:
+                value = group
+                for key in leaf.path:
+                    value = value.get(key) if isinstance(value, dict) else None
+                bounds = INT_RANGES.get(leaf.scalar)
+                if bounds and type(value) is int and not bounds[0] <= value <= bounds[1]:
+                    raise MalformedResponse(f"{'.'.join(leaf.path)} out of range")
+
+
 def group_for(case: Case, index: int) -> dict[str, Any]:
     """A valid group of ``case``'s shape, distinct per ``index``."""
     leaves = {
@@ -109,7 +131,7 @@ def group_for(case: Case, index: int) -> dict[str, Any]:
         "ingressBytes": 7919 * index,
     }
     group: dict[str, Any] = {}
-    for path in (leaf.path for leaf in case.fast().shape.leaves):
+    for path in (leaf.path for leaf in case.fast().leaves):
         group.setdefault(path[0], {})[path[1]] = leaves[path[1]]
     return group
 

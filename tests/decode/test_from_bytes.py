@@ -1,4 +1,4 @@
-"""The msgspec path (``RowDecoder.decode_body``) accepts a subset of what the dict walk accepts.
+"""The msgspec way (``RowDecoder.decode_body``) accepts a subset of what the strict walk accepts.
 
 Whenever it answers, its rows equal the dict walk's rows for the same body; whenever the dict walk
 refuses (or the body carries ``errors``), it declines with ``None`` so that the classifying
@@ -8,6 +8,7 @@ orjson path decides. Its verdicts can therefore never differ from the old path's
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,10 +19,10 @@ from tests.decode.oracle import CASES, Case, group_for, response
 from tests.decode.test_parity_property import mutated
 from tests.usage_data import NOW, START
 from turnmeter import AuthError, TurnUsage
-from turnmeter.decode.compiled import decoder_for
-from turnmeter.decode.scalars import needs_python_check
+from turnmeter.generated import DecoderLeaf, Refused, RowDecoder
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder as dsl_decoder
+from turnmeter.rows import SeriesPoint
 from turnmeter.sandbox import Fault, Sandbox
 from turnmeter.transport.http import decode_response
 
@@ -82,7 +83,8 @@ def test_times_follow_the_dict_walks_rules_not_msgspecs(text: str) -> None:
         "datetimeMinute"
     ] = text
     body = orjson.dumps({"data": data})
-    assert (agrees(SERIES, body) is None) == (walk(SERIES, body) is None)
+    got = agrees(SERIES, body)  # whatever the fast way takes, the walk takes with equal rows
+    assert (got is not None) == (text == "2025-01-01T00:00:00Z")  # only Cloudflare's own form
 
 
 def test_the_dsl_decoder_with_a_time_memo_and_dates_agrees() -> None:
@@ -139,11 +141,42 @@ def test_duplicate_keys_take_the_last_value_like_orjson() -> None:
     assert rows[0].egress_bytes == 1_000_003
 
 
-def test_only_times_dates_and_uint64_bounds_are_checked_in_python() -> None:
-    scalars = ("Time", "Date", "uint64", "int64", "uint32", "string", "float64", "bool")
-    assert [s for s in scalars if needs_python_check(s)] == ["Time", "Date", "uint64"]
-    decoder = decoder_for(SERIES.query, SERIES.operation, SERIES.row, SERIES.fields)
-    assert decoder.decode_body(orjson.dumps({"data": response([group_for(SERIES, 0)])}))
+def test_cloudflares_own_time_form_takes_the_fast_way_and_others_the_walk() -> None:
+    data = response([group_for(SERIES, 0)])
+    assert SERIES.fast().decode_body(orjson.dumps({"data": data})) is not None
+    group = data["viewer"]["accounts"][0]["callsTurnUsageAdaptiveGroups"][0]
+    group["dimensions"]["datetimeMinute"] = "2025-01-01T02:00:00+02:00"
+    body = orjson.dumps({"data": data})
+    assert SERIES.fast().decode_body(body) is None  # RFC 3339, not Cloudflare's form
+    assert walk(SERIES, body) == [SeriesPoint(datetime(2025, 1, 1, tzinfo=UTC), 0)]
+    # An ISO week date has Cloudflare's length and separators; only the walk's check sees it.
+    group["dimensions"]["datetimeMinute"] = "2025-W01-3T00:00:00Z"
+    body = orjson.dumps({"data": data})
+    assert SERIES.fast().decode_body(body) is None
+    assert walk(SERIES, body) is None
+
+
+@pytest.mark.parametrize(
+    ("scalar", "value", "accepted"),
+    [("uint64", 2**64 - 1, True), ("uint64", 2**64, False), ("uint64", -1, False)],
+)
+def test_bounds_past_int64_are_checked_on_the_column(
+    scalar: str, value: int, accepted: bool
+) -> None:
+    leaf = DecoderLeaf(("sum", "egressBytes"), scalar, "int", False, 0, 2**64 - 1)
+    decoder = RowDecoder("Big", "callsTurnUsageAdaptiveGroups", [leaf], tuple, [0])
+    data = {
+        "viewer": {
+            "accounts": [{"callsTurnUsageAdaptiveGroups": [{"sum": {"egressBytes": value}}]}]
+        }
+    }
+    body = json.dumps({"data": data}).encode()
+    assert (decoder.decode_body(body) is not None) is accepted
+    if accepted:
+        assert decoder(data) == [(value,)]
+    else:
+        with pytest.raises(Refused, match="expected uint64"):
+            decoder(data)
 
 
 async def test_errors_beside_valid_data_are_still_classified(fresh_sandbox: Sandbox) -> None:

@@ -1,4 +1,4 @@
-"""One strict walk: the transport runs the caller's decoder, and the DSL uses the same decoder."""
+"""One strict check: the transport runs the caller's decoder, and the DSL builds the same kind."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from cf_analytics.operations import USAGE_TIMESERIES_GQL
 
 from tests.decode.oracle import CASES, group_for, response
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, TurnUsage
-from turnmeter.decode.compiled import decoder_for
-from turnmeter.decode.shapes import operation_text
+from turnmeter.generated import Refused
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder
 from turnmeter.sandbox import Fault, Sandbox
@@ -40,7 +40,7 @@ def test_the_dsl_decodes_into_tuples_with_the_shared_decoder() -> None:
     rows = decoder(HOUR_KEY)(response(hour_key_groups(6)))
     assert rows[4] == (datetime(2025, 1, 1, 1, tzinfo=UTC), "key-4", 4, date(2025, 1, 1))
     assert [row[0].hour for row in rows] == [0, 1, 2, 0, 1, 2]
-    assert "memo0" in decoder(HOUR_KEY).source  # two dimensions: time values repeat
+    assert decoder(HOUR_KEY) is decoder(HOUR_KEY)  # built once per shape
 
 
 @pytest.mark.parametrize(
@@ -55,16 +55,10 @@ def test_the_dsl_decodes_into_tuples_with_the_shared_decoder() -> None:
 def test_the_dsl_checks_every_row_not_only_the_first(leaf: str, value: Any, message: str) -> None:
     groups = hour_key_groups(9)
     groups[-1]["dimensions"][leaf] = value
-    with pytest.raises(MalformedResponse) as caught:
+    with pytest.raises((MalformedResponse, Refused)) as caught:
         decoder(HOUR_KEY)(response(groups))
     assert f"callsTurnUsageAdaptiveGroups[8].dimensions.{leaf}" in str(caught.value)
     assert message in str(caught.value)
-
-
-def test_a_series_of_new_buckets_is_not_memoised() -> None:
-    fields = ("dimensions.datetimeMinute", "sum.egressBytes")
-    source = decoder_for(SERIES.query, SERIES.operation, SERIES.row, fields).source
-    assert "memo" not in source
 
 
 def served(sandbox: Sandbox, data: Any) -> None:
@@ -83,18 +77,27 @@ async def test_execute_returns_what_the_decoder_builds(fresh_sandbox: Sandbox) -
     served(fresh_sandbox, data)
     async with client(fresh_sandbox) as turn:
         rows = await turn.transport.execute(
-            SERIES.query, SERIES.operation, {}, decoder=SERIES.fast()
+            USAGE_TIMESERIES_GQL, SERIES.operation, {}, decoder=SERIES.fast()
         )
     assert rows == SERIES.fast()(data)
 
 
-async def test_raw_callers_keep_the_json_type_check(fresh_sandbox: Sandbox) -> None:
+async def test_raw_callers_get_data_as_parsed_and_the_decoder_is_the_check(
+    fresh_sandbox: Sandbox,
+) -> None:
+    # Without a decoder the transport returns `data` (the generated limits method validates it
+    # with its strict model); with one, a bad value is a MalformedResponse naming its path.
     groups = [group_for(SERIES, i) for i in range(3)]
-    groups[1]["sum"]["egressBytes"] = "12"  # pydantic's lax mode would take it
+    groups[1]["sum"]["egressBytes"] = "12"
+    served(fresh_sandbox, response(groups))
     served(fresh_sandbox, response(groups))
     async with client(fresh_sandbox) as turn:
-        with pytest.raises(MalformedResponse, match=r"\[1\]\.sum\.egressBytes should be int64"):
-            await turn.transport.execute(operation_text(SERIES.operation), SERIES.operation, {})
+        data = await turn.transport.execute(USAGE_TIMESERIES_GQL, SERIES.operation, {})
+        assert data == response(groups)
+        with pytest.raises(MalformedResponse, match=r"\[1\]\.sum\.egressBytes: expected int64"):
+            await turn.transport.execute(
+                USAGE_TIMESERIES_GQL, SERIES.operation, {}, decoder=SERIES.fast()
+            )
 
 
 async def test_cached_rows_are_a_new_list_for_every_caller(fresh_sandbox: Sandbox) -> None:

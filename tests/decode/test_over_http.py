@@ -4,46 +4,73 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cf_analytics import Client as GeneratedClient
+from cf_analytics import TopCustomIdentifiers, TopKeysByEgress, UsageTimeseries
+from cf_analytics import operations as ops
+from cf_analytics.transport_base_client import dump_variables
 
+import turnmeter.client as client_module
 from tests.decode.oracle import CASES, group_for, response
 from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, TurnUsage
 from turnmeter.query.filters import compose_filter
-from turnmeter.rows import CustomerKeyUsage, CustomerUsage, KeyUsage, SeriesPoint, UsageTotals
+from turnmeter.rows import CustomerKeyUsage, KeyUsage, SeriesPoint, UsageTotals
 from turnmeter.sandbox import Fault, Sandbox
 
 
-async def test_fast_rows_equal_the_generated_clients_rows(turn: TurnUsage) -> None:
-    slow = GeneratedClient(turn.transport)
+async def test_the_seed_methods_answer_what_the_generated_methods_answer(turn: TurnUsage) -> None:
+    # The same sandbox, the generated client on its own and the facade: equal rows, and both
+    # equal to ariadne's pydantic models (strict) over the raw answer.
+    generated = GeneratedClient(turn.transport)
     tag, flt = turn.settings.account_tag, compose_filter(START, NOW)
 
-    def groups(result: object) -> list[object]:
-        return result.viewer.accounts[0].calls_turn_usage_adaptive_groups  # type: ignore[attr-defined]
+    async def models(text: str, operation: str, model: Any, **variables: Any) -> list[Any]:
+        sent = dump_variables({"accountTag": tag, "filter": flt, **variables})
+        data = await turn.transport.execute(text, operation, sent)
+        result = model.model_validate(data, strict=False)
+        return result.viewer.accounts[0].calls_turn_usage_adaptive_groups  # type: ignore[no-any-return]
 
-    keys = groups(await slow.top_keys_by_egress(tag, flt, 5))
-    assert await turn.top_keys(START, NOW, limit=5) == [
-        KeyUsage(g.dimensions.key_id, g.sum.egress_bytes) for g in keys
+    keys = await generated.top_keys_by_egress(tag, flt, 5)
+    assert await turn.top_keys(START, NOW, limit=5) == keys
+    assert keys == [
+        KeyUsage(g.dimensions.key_id, g.sum.egress_bytes)
+        for g in await models(
+            ops.TOP_KEYS_BY_EGRESS_GQL, "TopKeysByEgress", TopKeysByEgress, limit=5
+        )
     ]
-    customers = groups(await slow.top_custom_identifiers(tag, flt, 5))
-    assert await turn.top_custom_identifiers(START, NOW, limit=5) == [
-        CustomerUsage(g.dimensions.custom_identifier, g.sum.egress_bytes) for g in customers
+    customers = await generated.top_custom_identifiers(tag, flt, 5)
+    assert await turn.top_custom_identifiers(START, NOW, limit=5) == customers
+    assert [c.custom_identifier for c in customers] == [
+        g.dimensions.custom_identifier
+        for g in await models(
+            ops.TOP_CUSTOM_IDENTIFIERS_GQL, "TopCustomIdentifiers", TopCustomIdentifiers, limit=5
+        )
     ]
-    tango = groups(await slow.usage_for_custom_identifier(tag, "tango", flt, 100))
-    assert await turn.usage_for_custom_identifier("tango", START, NOW, limit=100) == [
-        CustomerKeyUsage(g.dimensions.custom_identifier, g.dimensions.key_id, g.sum.egress_bytes)
-        for g in tango
+    tango = await generated.usage_for_custom_identifier(tag, "tango", flt, 100)
+    assert await turn.usage_for_custom_identifier("tango", START, NOW, limit=100) == tango
+    assert all(type(row) is CustomerKeyUsage for row in tango)
+    series = await generated.usage_timeseries(tag, flt, 10_000)
+    assert await turn.timeseries(START, NOW) == series
+    assert series == [
+        SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes)
+        for g in await models(
+            ops.USAGE_TIMESERIES_GQL, "UsageTimeseries", UsageTimeseries, limit=10_000
+        )
     ]
-    series = groups(await slow.usage_timeseries(tag, flt, 10_000))
-    assert await turn.timeseries(START, NOW) == [
-        SeriesPoint(g.dimensions.datetime_minute, g.sum.egress_bytes) for g in series
-    ]
-    total = groups(await slow.usage_total(tag, flt, 1))[0]
-    assert await turn.total(START, NOW) == UsageTotals(
-        total.sum.egress_bytes, total.sum.ingress_bytes
-    )
+    (total,) = await generated.usage_total(tag, flt, 1)
+    assert await turn.total(START, NOW) == total
+    assert type(total) is UsageTotals
+
+
+def test_the_facade_holds_no_operation_text_and_builds_no_decoder() -> None:
+    source = Path(client_module.__file__).read_text(encoding="utf-8")
+    forbidden = ("viewer {", "groups {", "RowDecoder", "row_decoder", "decoder=", ".graphql")
+    for text in (*forbidden, "exec(", "compile("):
+        assert text not in source, text
 
 
 def body(data: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import sys
 from pathlib import Path
@@ -59,10 +60,52 @@ def test_generate_updates_package_and_removes_extra_files(project_copy: Path) ->
     (package / "leftover.py").write_text("# from a deleted query\n")
     _edit_query(project_copy)
     result = generate(project_copy)
-    assert result.changed == ("client.py", "top_keys_by_egress.py")
+    # The text lives in operations.py (client.py sends the constant); the row and its decoder
+    # in usage_rows.py.
+    assert result.changed == ("operations.py", "top_keys_by_egress.py", "usage_rows.py")
     assert result.removed == ("leftover.py",)
     assert "username" in (package / "top_keys_by_egress.py").read_text()
     assert check_generated(project_copy).ok
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # Loosen a bound of the generated decoder: int64 -> no upper bound.
+        (", -9223372036854775808, 9223372036854775807)", ", -9223372036854775808, None)"),
+        # Make a leaf nullable.
+        ("'string', 'text', False", "'string', 'text', True"),
+    ],
+)
+def test_check_fails_when_a_generated_decoder_is_edited_by_hand(
+    project_copy: Path, capsys: pytest.CaptureFixture[str], old: str, new: str
+) -> None:
+    rows = project_copy / "generated" / "cf_analytics" / "usage_rows.py"
+    text = rows.read_text()
+    assert old in text
+    rows.write_text(text.replace(old, new, 1))
+    assert main(["generate", "--check", "--project", str(project_copy)]) == 1
+    assert "stale: " in capsys.readouterr().err
+    assert check_generated(project_copy).stale == ("usage_rows.py",)
+    assert check_generated(ROOT).ok  # the real tree was not touched
+
+
+def test_the_generated_package_reads_no_query_file_and_compiles_nothing() -> None:
+    # The usage methods send constants and run decoders written at generation time.
+    for path in GENERATED.glob("*.py"):
+        text = path.read_text()
+        assert "read_text" not in text, path.name
+        assert "open(" not in text, path.name
+        tree = ast.parse(text)
+        calls = {
+            n.func.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        assert not calls & {"exec", "eval", "compile"}, path.name
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in imported if m.split(".")[0] == "turnmeter"], path.name
 
 
 def test_generate_from_dump_matches_committed(project_copy: Path) -> None:

@@ -14,16 +14,14 @@ from typing import Any
 
 from turnmeter.errors import ConfigError
 from turnmeter.query import F
-from turnmeter.query.catalog import DIMENSIONS
+from turnmeter.query.catalog import FILTER_KEYWORDS
 from turnmeter.query.conditions import Condition
 from turnmeter.query.datasets import SFU, TURN, Dataset, SfuF
-from turnmeter.query.filters import FILTER_DIMENSIONS
 from turnmeter.query.timerange import parse_moment
 
 _EXPRESSION = re.compile(
     r"^\s*(\w+)\s*(!=|<=|>=|=|<|>|\bnotin\b|\bin\b|\bnotlike\b|\blike\b)\s*(.*?)\s*$"
 )
-_FRIENDLY_BY_SCHEMA = {spec.schema: spec.name for spec in DIMENSIONS}
 
 
 def condition_for(
@@ -45,7 +43,7 @@ def condition_for(
         )
     parts: list[Condition] = []
     for argument, values in flags.items():
-        field = getattr(F, _FRIENDLY_BY_SCHEMA[FILTER_DIMENSIONS[argument]])
+        field = getattr(F, FILTER_KEYWORDS[argument].name)
         unique = list(dict.fromkeys(values))
         parts.append(field == unique[0] if len(unique) == 1 else field.in_(unique))
     parts.extend(parse_expression(text, now, dataset) for text in expressions)

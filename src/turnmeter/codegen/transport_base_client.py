@@ -16,11 +16,20 @@ from .base_model import UNSET
 
 
 class GraphQLTransport(Protocol):
-    """What the generated client needs: run one operation, return its ``data`` object."""
+    """What the generated client needs: run one operation, return its ``data`` object.
+
+    With ``decoder=`` (the generated usage methods pass their ``row_decoding.RowDecoder``) it
+    returns what the decoder builds from the answer instead.
+    """
 
     async def execute(
-        self, query: str, operation_name: str | None, variables: dict[str, Any]
-    ) -> dict[str, Any]: ...
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any],
+        *,
+        decoder: Any = None,
+    ) -> Any: ...
 
 
 class TransportBaseClient:
@@ -35,9 +44,12 @@ class TransportBaseClient:
         operation_name: str | None = None,
         variables: dict[str, Any] | None = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
-        # The body is read inside the transport: get_data() below is synchronous.
-        return await self.transport.execute(query, operation_name, dump_variables(variables or {}))
+    ) -> Any:
+        # The body is read inside the transport: get_data() below is synchronous. kwargs (the
+        # decoder) go through to the transport, which runs it inside its attempt.
+        return await self.transport.execute(
+            query, operation_name, dump_variables(variables or {}), **kwargs
+        )
 
     def get_data(self, response: dict[str, Any]) -> dict[str, Any]:
         return response

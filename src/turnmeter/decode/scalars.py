@@ -28,13 +28,24 @@ FLOAT_SCALARS = frozenset({"float32", "float64", "Float"})
 BOOL_SCALARS = frozenset({"bool", "Boolean"})
 
 
-def needs_python_check(scalar: str) -> bool:
-    """Leaves msgspec cannot check as strictly as turnmeter's own: times, dates, big bounds.
+#: Every scalar the decoders can check.
+DECODABLE_SCALARS = (
+    frozenset(INT_RANGES) | TEXT_SCALARS | TIME_SCALARS | FLOAT_SCALARS | BOOL_SCALARS
+)
 
-    msgspec's RFC 3339 parser also takes ``t``/``z``/space separators, ``+0100`` and more than
-    six fractional digits, and its integer bounds stop at int64.
-    """
+
+def scalar_kind(scalar: str) -> tuple[str, tuple[int, int] | None]:
+    """The decoders' check for ``scalar``: its kind and, for integers, the inclusive bounds."""
     bounds = INT_RANGES.get(scalar)
     if bounds is not None:
-        return bounds[0] < -(2**63) or bounds[1] > 2**63 - 1
-    return scalar in TIME_SCALARS
+        return "int", bounds
+    for kind, names in (
+        ("text", TEXT_SCALARS),
+        ("float", FLOAT_SCALARS),
+        ("bool", BOOL_SCALARS),
+        ("time", frozenset({"Time"})),
+        ("date", frozenset({"Date"})),
+    ):
+        if scalar in names:
+            return kind, None
+    raise ValueError(f"no decoder check for the scalar {scalar!r}")

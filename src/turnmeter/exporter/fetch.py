@@ -20,7 +20,7 @@ from turnmeter.client import TurnUsage
 from turnmeter.errors import RateLimited
 from turnmeter.exporter.ledger import LabelKey, Pair, Segment
 from turnmeter.query import Query
-from turnmeter.query.runner import run_query
+from turnmeter.query.runner import RunOptions, run_query
 from turnmeter.query.windows import CLIP_MARGIN
 from turnmeter.rows import DatasetLimits
 from turnmeter.transport.ratelimit import CLIENT_BUDGET_CODE
@@ -120,7 +120,8 @@ class SegmentFetcher:
                 f"{end:%FT%H:%MZ}",
             )
             return []
-        return await run_query(self._host, query, start, end, clip=True, clock=self._clock)
+        options = RunOptions(clip=True, clock=self._clock)
+        return await run_query(self._host, query, start, end, options)
 
     async def _oldest(self) -> datetime:
         limits = await self._host.limits_cached()

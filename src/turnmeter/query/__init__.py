@@ -22,11 +22,15 @@ windows, pages and merging are in :mod:`turnmeter.query.windows`.
 
 from __future__ import annotations
 
-from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
-from turnmeter.query.conditions import Condition, F
-from turnmeter.query.datasets import SFU, TURN, Dataset, SfuF
-from turnmeter.query.model import Query
-from turnmeter.query.rows import QueryRow
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
+    from turnmeter.query.conditions import Condition, F
+    from turnmeter.query.datasets import SFU, TURN, Dataset, SfuF
+    from turnmeter.query.model import Query
+    from turnmeter.query.rows import QueryRow
 
 __all__ = [
     "DIMENSIONS",
@@ -41,3 +45,28 @@ __all__ = [
     "QueryRow",
     "SfuF",
 ]
+
+#: Names load on first use: the facade's filters and listings (submodules) do not pay for the
+#: DSL's model and conditions.
+_LAZY = {
+    "DIMENSIONS": "catalog",
+    "METRICS": "catalog",
+    "FieldSpec": "catalog",
+    "Condition": "conditions",
+    "F": "conditions",
+    "SFU": "datasets",
+    "TURN": "datasets",
+    "Dataset": "datasets",
+    "SfuF": "datasets",
+    "Query": "model",
+    "QueryRow": "rows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

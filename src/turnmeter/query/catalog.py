@@ -1,9 +1,11 @@
-"""The TURN node's 12 dimensions and 6 metrics, under friendly snake_case names.
+"""The TURN node's 12 dimensions and 6 metrics, under friendly snake_case names: the one table.
 
 One table maps every spelling a user may write (``"hour"``, ``"datetimeHour"``,
 ``"dimensions.datetimeHour"``; ``"egress"``, ``"egress_bytes"``, ``"sum.egressBytes"``) to one
-:class:`FieldSpec`. The friendly name is also the attribute of the result row and the name
-``order_by`` accepts (see :mod:`turnmeter.query.ordering` for the enum side).
+:class:`FieldSpec`. The friendly name is the attribute of the result row (DSL rows and the
+generated seed rows alike), the name ``order_by`` accepts (:mod:`turnmeter.query.ordering`), the
+DSL's ``F`` attribute, and, through :data:`FILTER_KEYWORDS`, the facade's filter keywords and
+the CLI's filter flags.
 """
 
 from __future__ import annotations
@@ -107,6 +109,34 @@ def _spellings() -> dict[str, FieldSpec]:
 
 BY_NAME: Mapping[str, FieldSpec] = _spellings()
 BY_FRIENDLY: Mapping[str, FieldSpec] = {spec.name: spec for spec in (*DIMENSIONS, *METRICS)}
+#: The Realtime SFU's fields (``callsUsageAdaptiveGroups``: no ``avg`` block), for
+#: :data:`turnmeter.query.datasets.SFU` and the generator's row fields.
+SFU_DIMENSIONS: tuple[FieldSpec, ...] = (
+    _dimension("app_id", "appId", "string"),
+    _dimension("session_id", "sessionId", "string"),
+    _dimension("track_id", "trackId", "string"),
+    _dimension("track_type", "trackType", "string"),
+    _dimension("date", "date", "date"),
+    _dimension("minute", "datetimeMinute", "time"),
+    _dimension("five_minutes", "datetimeFiveMinutes", "time"),
+    _dimension("fifteen_minutes", "datetimeFifteenMinutes", "time"),
+    _dimension("hour", "datetimeHour", "time"),
+)
+SFU_METRICS: tuple[FieldSpec, ...] = tuple(spec for spec in METRICS if spec.block == "sum")
+#: The facade's filter keywords (``top_keys(..., datacenter="FRA")``) -> the dimension.
+FILTER_KEYWORDS: Mapping[str, FieldSpec] = {
+    "key_id": BY_FRIENDLY["key_id"],
+    "username": BY_FRIENDLY["username"],
+    "custom_identifier": BY_FRIENDLY["custom_identifier"],
+    "datacenter": BY_FRIENDLY["datacenter_code"],
+    "country": BY_FRIENDLY["datacenter_country"],
+    "region": BY_FRIENDLY["datacenter_region"],
+}
+#: ``order_by`` names (friendly names and the short metric spellings) -> the field.
+ORDER_NAMES: Mapping[str, FieldSpec] = {
+    **{short: BY_FRIENDLY[name] for short, name in _SHORT_METRICS.items()},
+    **BY_FRIENDLY,
+}
 
 
 def lookup(name: str, want: Literal["dimension", "metric", "any"] = "any") -> FieldSpec:
@@ -129,3 +159,15 @@ def lookup(name: str, want: Literal["dimension", "metric", "any"] = "any") -> Fi
 #: A dimension's spec from its friendly name, schema name and kind (other datasets' catalogs,
 #: :mod:`turnmeter.query.datasets`, are built with it too).
 dimension_spec = _dimension
+
+
+def field_for_path(path: str) -> FieldSpec:
+    """The field a response path (``dimensions.keyId``, ``sum.egressBytes``) names in TURN's
+    catalog, else in the SFU's (what the generator names row fields by)."""
+    spec = BY_NAME.get(path)
+    if spec is not None:
+        return spec
+    for candidate in (*SFU_DIMENSIONS, *SFU_METRICS):
+        if f"{candidate.block}.{candidate.schema}" == path:
+            return candidate
+    return lookup(path)  # the QueryError listing TURN's names

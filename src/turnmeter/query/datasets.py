@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from turnmeter.errors import QueryError
 from turnmeter.generated import FilterInput, OrderBy, SfuFilterInput, SfuOrderBy
 from turnmeter.query import catalog
-from turnmeter.query.catalog import FieldSpec, dimension_spec
+from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.conditions import (
     AllOf,
     AnyOf,
@@ -108,18 +108,8 @@ SFU = Dataset(
     node="callsUsageAdaptiveGroups",
     type_prefix="AccountCallsUsageAdaptiveGroups",
     operation_name="SfuUsageQuery",
-    dimensions=(
-        dimension_spec("app_id", "appId", "string"),
-        dimension_spec("session_id", "sessionId", "string"),
-        dimension_spec("track_id", "trackId", "string"),
-        dimension_spec("track_type", "trackType", "string"),
-        dimension_spec("date", "date", "date"),
-        dimension_spec("minute", "datetimeMinute", "time"),
-        dimension_spec("five_minutes", "datetimeFiveMinutes", "time"),
-        dimension_spec("fifteen_minutes", "datetimeFifteenMinutes", "time"),
-        dimension_spec("hour", "datetimeHour", "time"),
-    ),
-    metrics=tuple(spec for spec in catalog.METRICS if spec.block == "sum"),
+    dimensions=catalog.SFU_DIMENSIONS,
+    metrics=catalog.SFU_METRICS,
     filter_input=SfuFilterInput,
     order_enum=SfuOrderBy,
     short_metrics={"egress": "egress_bytes", "ingress": "ingress_bytes"},

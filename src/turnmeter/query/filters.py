@@ -1,17 +1,21 @@
 """Composing the TURN filter input: time range plus key, credential, customer and datacenter.
 
-This is the one place where friendly filter arguments become Cloudflare's filter object (the
-generated input model): one value becomes an equality, several become ``_in``.
+This is the one place where friendly filter arguments become Cloudflare's filter object: one
+value becomes an equality, several become ``_in``; :func:`encode_filter` is the one encoder that
+writes any filter (these, the DSL's conditions, keysets) as JSON variables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from turnmeter.errors import ConfigError
-from turnmeter.generated import FilterInput
+from turnmeter.query.catalog import FILTER_KEYWORDS
+
+if TYPE_CHECKING:
+    from turnmeter.generated import FilterInput
 
 #: Filter field that bounds time: usage is bucketed by minute, and a bucket belongs to the range
 #: when its start lies in [since, until).
@@ -36,15 +40,8 @@ class FilterArgs(OtherFilterArgs, total=False):
     custom_identifier: OneOrMany
 
 
-#: FilterArgs keyword -> TURN dimension name.
-FILTER_DIMENSIONS: Mapping[str, str] = {
-    "key_id": "keyId",
-    "username": "username",
-    "custom_identifier": "customIdentifier",
-    "datacenter": "datacenterCode",
-    "country": "datacenterCountry",
-    "region": "datacenterRegion",
-}
+#: FilterArgs keyword -> TURN dimension name (from the one name table, the catalog).
+FILTER_DIMENSIONS: Mapping[str, str] = {kw: spec.schema for kw, spec in FILTER_KEYWORDS.items()}
 
 
 def utc(moment: datetime, name: str) -> datetime:
@@ -65,81 +62,55 @@ def time_range(since: datetime, until: datetime) -> tuple[datetime, datetime]:
 
 
 def compose_filter(since: datetime, until: datetime, **filters: Any) -> FilterInput:
-    """The generated filter input for a time range and the given :class:`FilterArgs`."""
-    start, end = time_range(since, until)
-    fields: dict[str, Any] = {_TIME_GEQ: start, _TIME_LT: end}
-    fields.update(dimension_conditions(filters))
-    # Every value was checked above (UTC datetimes, non-empty strings) and every name is a
-    # constant: setting them on a copy of the validated empty filter builds what
-    # model_validate builds, at a third of its cost on this 112-field model (model_construct
-    # fills every default in Python and costs far more). tests/decode/test_request_path.py holds
-    # the two equal for every filter argument.
-    return _EMPTY_FILTER.model_copy(update={_FIELD_NAMES[name]: v for name, v in fields.items()})
+    """The generated (pydantic) filter input for a time range and :class:`FilterArgs`.
+
+    The seed methods and the DSL send :func:`filter_variables` / :func:`encode_filter`; this is
+    for callers of the generated client who want its model.
+    """
+    from turnmeter.generated import FilterInput
+
+    conditions = time_conditions(since, until) | dimension_conditions(filters)
+    return FilterInput.model_validate(conditions)
 
 
 def filter_variables(since: datetime, until: datetime, **filters: Any) -> dict[str, Any]:
-    """The filter as JSON variables: ``filter_json(compose_filter(...))``, with the same checks
-    of the arguments, without building the 112-field model only to write it out again."""
+    """The filter as JSON variables (what the generated input model would dump to)."""
+    return encode_filter(time_conditions(since, until) | dimension_conditions(filters))
+
+
+def time_conditions(since: datetime, until: datetime) -> dict[str, Any]:
+    """``datetimeMinute_geq`` / ``_lt`` for a checked half-open range."""
     start, end = time_range(since, until)
-    if type(start) is not datetime or type(end) is not datetime:
-        # A datetime subclass (a pandas Timestamp, say): pydantic decides how it is written.
-        return filter_json(compose_filter(since, until, **filters))
-    variables: dict[str, Any] = {_TIME_GEQ: _utc_text(start), _TIME_LT: _utc_text(end)}
-    variables.update(dimension_conditions(filters))
-    return variables
+    return {_TIME_GEQ: start, _TIME_LT: end}
 
 
 _TIME_GEQ, _TIME_LT = f"{TIME_DIMENSION}_geq", f"{TIME_DIMENSION}_lt"
-#: Schema name -> the filter model's field name.
-_FIELD_NAMES = {f.alias or name: name for name, f in FilterInput.model_fields.items()}
-#: The validated filter without conditions; compose_filter copies it, never changes it.
-_EMPTY_FILTER = FilterInput.model_validate({})
 
 
-def filter_json(model: FilterInput) -> dict[str, Any]:
-    """The filter as JSON variables: what ``model_dump(mode="json", by_alias=True,
-    exclude_unset=True)`` returns, without pydantic's serializer walking every declared field.
+def encode_filter(conditions: Mapping[str, Any]) -> dict[str, Any]:
+    """The one filter encoder: conditions (keyword filters, DSL conditions, keysets) as JSON.
 
-    Filters composed here hold strings, lists of strings and UTC datetimes; anything else (a
-    nested ``AND``, another offset) is handed to pydantic.
+    Keys are the schema's filter fields; values are strings, numbers, UTC datetimes (written
+    ``...Z``, as pydantic writes them), dates, lists and nested ``AND``/``OR`` lists.
     """
-    aliases = _ALIASES.get(type(model))
-    if aliases is None:
-        fields = type(model).model_fields.items()
-        aliases = _ALIASES[type(model)] = {name: f.alias or name for name, f in fields}
-    dumped: dict[str, Any] = {}
-    for name in model.model_fields_set:
-        value = _json_value(getattr(model, name))
-        if value is _UNSUPPORTED:
-            return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        dumped[aliases[name]] = value
-    return dumped
+    return {key: _encode(value) for key, value in conditions.items()}
 
 
-#: Field name -> schema name, per input model class.
-_ALIASES: dict[type[Any], dict[str, str]] = {}
-
-
-#: _json_value's answer for values left to pydantic.
-_UNSUPPORTED: Any = object()
-
-
-def _json_value(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or value is None:
-        return value
-    if kind is datetime and value.tzinfo is UTC:
-        return _utc_text(value)
-    if kind is date:
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _utc_text(value.astimezone(UTC))
+    if isinstance(value, date):
         return value.isoformat()
-    if kind is list and all(type(item) is str for item in value):
-        return list(value)
-    return _UNSUPPORTED
+    if isinstance(value, Mapping):
+        return encode_filter(value)
+    if isinstance(value, list | tuple):
+        return [_encode(item) for item in value]
+    return value
 
 
 def _utc_text(moment: datetime) -> str:
     # pydantic writes UTC as "Z"; isoformat's "+00:00" is the only other difference.
-    return moment.isoformat()[:-6] + "Z"
+    return datetime.isoformat(moment)[:-6] + "Z"
 
 
 def dimension_conditions(

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
 from typing import Any, TypeVar
 
 from turnmeter.errors import ConfigError, TruncatedResult
 from turnmeter.generated import OrderBy
 from turnmeter.query.catalog import FieldSpec, lookup
+from turnmeter.query.filters import encode_filter
 from turnmeter.query.windows import check_page, keyset_after
 
 #: Rows per page when paging: Cloudflare's usual maxPageSize, which every account allows.
@@ -117,7 +117,7 @@ async def _pages(
         filter_ = base_filter
         if last is not None:
             after = keyset_after(order, last if len(order) > 1 else (last,))
-            filter_ = {**base_filter, "AND": [_json(after)]}
+            filter_ = {**base_filter, "AND": [encode_filter(after)]}
         asked = dict(variables, filter=filter_, limit=size, orderBy=listing.paging_enums)
         page = await fetch(asked)
         keys = [_key(item, names) for item in page]
@@ -163,17 +163,3 @@ def _sort_keys(
 def _stem(path: str) -> str:
     block, _, name = path.partition(".")
     return name if block == "dimensions" else f"{block}_{name}"
-
-
-def _json(condition: dict[str, Any]) -> dict[str, Any]:
-    # The keyset holds row values; the seed methods send JSON variables (Time as RFC 3339 Z).
-    def value(item: Any) -> Any:
-        if isinstance(item, datetime):
-            return item.isoformat().replace("+00:00", "Z")
-        if isinstance(item, dict):
-            return _json(item)
-        if isinstance(item, list):
-            return [value(inner) for inner in item]
-        return item
-
-    return {key: value(item) for key, item in condition.items()}

@@ -11,30 +11,12 @@ from collections.abc import Iterable, Mapping
 
 from turnmeter.errors import ConfigError
 from turnmeter.generated import OrderBy
+from turnmeter.query.catalog import ORDER_NAMES
 
 OrderByArg = OrderBy | str
 
-#: Friendly name -> the schema's orderBy field (without its _ASC/_DESC suffix).
-FRIENDLY_FIELDS: Mapping[str, str] = {
-    "egress": "sum_egressBytes",
-    "ingress": "sum_ingressBytes",
-    "avg_connections_minute": "avg_concurrentConnectionsMinute",
-    "avg_connections_five_minutes": "avg_concurrentConnectionsFiveMinutes",
-    "avg_connections_fifteen_minutes": "avg_concurrentConnectionsFifteenMinutes",
-    "avg_connections_hour": "avg_concurrentConnectionsHour",
-    "key_id": "keyId",
-    "username": "username",
-    "custom_identifier": "customIdentifier",
-    "datacenter_city": "datacenterCity",
-    "datacenter_code": "datacenterCode",
-    "datacenter_country": "datacenterCountry",
-    "datacenter_region": "datacenterRegion",
-    "date": "date",
-    "minute": "datetimeMinute",
-    "five_minutes": "datetimeFiveMinutes",
-    "fifteen_minutes": "datetimeFifteenMinutes",
-    "hour": "datetimeHour",
-}
+#: Friendly name -> the schema's orderBy field (without its _ASC/_DESC suffix), from the catalog.
+FRIENDLY_FIELDS: Mapping[str, str] = {name: spec.order for name, spec in ORDER_NAMES.items()}
 
 
 def order_by_values(order_by: OrderByArg | Iterable[OrderByArg] | None) -> list[OrderBy] | None:

@@ -6,9 +6,9 @@ the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``dat
 :class:`QueryRow`. Internally rows travel as plain tuples (dimensions, then metrics): merging
 and sorting tuples is the cheap path, and the dataclass is built once per final row.
 
-Decoding is :mod:`turnmeter.decode.compiled`'s compiled strict decoder (the facade's fast path
-too): one decoder implementation in the project, checking every leaf of every group against the
-schema.
+Decoding is the one decoder builder's (:mod:`turnmeter.decode.builder`): the same
+``row_decoding.RowDecoder`` the generated usage methods run, built here at run time for the shape
+the query composes, checking every leaf of every group against the schema.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from turnmeter.decode.compiled import RowDecoder, decoder_for
+if TYPE_CHECKING:
+    from turnmeter.generated import RowDecoder
+
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.datasets import TURN, Dataset
-from turnmeter.query.document import document_for
 
 Values = tuple[Any, ...]
 
@@ -53,11 +54,35 @@ def row_class(fields: tuple[FieldSpec, ...]) -> type[QueryRow]:
     return cls
 
 
+@functools.lru_cache(maxsize=256)
 def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecoder[Values]:
-    """The compiled decoder from a response's ``data`` to value tuples in ``fields`` order.
+    """The decoder from a response to value tuples in ``fields`` order (one per shape).
 
     Give it to the transport (``execute(..., decoder=...)``): it is then the one strict type
     walk of the answer.
     """
     paths = tuple(f"{f.block}.{f.schema}" for f in fields)
-    return decoder_for(document_for(fields, dataset), dataset.operation_name, tuple, paths)
+    # Imported here: graphql-core (the DSL's document and shape) stays out of `import turnmeter`.
+    from turnmeter.decode.builder import row_decoder
+    from turnmeter.decode.shapes import shape_of
+    from turnmeter.query.document import document_for
+
+    shape = shape_of(document_for(fields, dataset), dataset.operation_name)
+    return row_decoder(shape, dataset.operation_name, tuple, paths)
+
+
+def build_rows(cls: type[QueryRow], values: list[Values]) -> list[QueryRow]:
+    """Final rows of ``cls`` from value tuples: columns moved in by C, not one call per row."""
+    from turnmeter.generated import build_rows as from_columns
+
+    if not values:
+        return []
+    rows: list[QueryRow] = from_columns(cls, list(zip(*values, strict=True)), len(values))
+    return rows
+
+
+def paused_gc(rows: int) -> Any:
+    """A context pausing the cyclic GC while ``rows`` rows are built (when that is many)."""
+    from turnmeter.generated import GCPause
+
+    return GCPause(rows)

@@ -17,18 +17,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from turnmeter.decode.compiled import RowDecoder
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
-from turnmeter.generated import dump_variables
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.datasets import TURN, Dataset
 from turnmeter.query.document import document_for
+from turnmeter.query.filters import encode_filter
 from turnmeter.query.model import Query
-from turnmeter.query.rows import QueryRow, Values, decoder, row_class
+from turnmeter.query.rows import QueryRow, Values, build_rows, decoder, paused_gc, row_class
 from turnmeter.query.windows import (
     Merger,
     Window,
@@ -41,6 +41,9 @@ from turnmeter.query.windows import (
     top,
 )
 from turnmeter.rows import DatasetLimits
+
+if TYPE_CHECKING:
+    from turnmeter.generated import RowDecoder
 
 #: Windows fetched at the same time unless told otherwise; the transport's own rate budget and
 #: concurrency cap still apply underneath.
@@ -76,6 +79,16 @@ class QueryHost(Protocol):
     def settings(self) -> _Settings: ...
 
     async def limits_cached(self) -> DatasetLimits: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How ``query()`` / ``stream()`` run: their keyword arguments, as given."""
+
+    clip: bool = False
+    concurrency: int | None = None
+    on_progress: ProgressCallback | None = None
+    clock: Clock | None = None
 
 
 def utc_now() -> datetime:
@@ -127,14 +140,12 @@ class _Fetcher:
         raw: dict[str, Any] = {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
         if conditions:
             raw["AND"] = conditions
-        variables = dump_variables(
-            {
-                "accountTag": self.host.settings.account_tag,
-                "filter": self.dataset.filter_input.model_validate(raw),
-                "limit": limit,
-                "orderBy": list(order),
-            }
-        )
+        variables = {
+            "accountTag": self.host.settings.account_tag,
+            "filter": encode_filter(raw),
+            "limit": limit,
+            "orderBy": [key.value for key in order],
+        }
         # The transport runs the decoder inside its attempt: the one strict walk of the answer.
         operation = self.dataset.operation_name
         rows = await self.host.transport.execute(
@@ -251,48 +262,33 @@ async def _each_window(
 
 
 async def run_query(
-    host: QueryHost,
-    query: Query,
-    since: datetime,
-    until: datetime,
-    *,
-    clip: bool = False,
-    concurrency: int | None = None,
-    on_progress: ProgressCallback | None = None,
-    clock: Clock | None = None,
+    host: QueryHost, query: Query, since: datetime, until: datetime, options: RunOptions
 ) -> list[QueryRow]:
     """Every row (or the first ``query.limit``) of ``query`` over ``[since, until)``."""
-    concurrency = _concurrency(concurrency)
-    limits, plan = await _plan(host, query, since, until, clip, clock)
-    progress = _Progress(len(plan.windows), on_progress)
+    concurrency = _concurrency(options.concurrency)
+    limits, plan = await _plan(host, query, since, until, options.clip, options.clock)
+    progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     direct = plan.groups_whole and query.limit is not None
     merger = Merger(query)
     fetch = fetcher.top_n if direct else fetcher.everything
     await _each_window(plan.windows, fetch, merger.add, concurrency, progress)
-    cls = row_class(query.fields)
-    return [cls(*values) for values in top(query, merger.rows())]
+    rows = merger.rows()
+    with paused_gc(len(rows)):
+        return build_rows(row_class(query.fields), top(query, rows))
 
 
 async def stream_query(
-    host: QueryHost,
-    query: Query,
-    since: datetime,
-    until: datetime,
-    *,
-    clip: bool = False,
-    concurrency: int | None = None,
-    on_progress: ProgressCallback | None = None,
-    clock: Clock | None = None,
+    host: QueryHost, query: Query, since: datetime, until: datetime, options: RunOptions
 ) -> AsyncIterator[QueryRow]:
     """Rows window by window in time order, holding at most ``concurrency`` windows."""
-    concurrency = _concurrency(concurrency)
+    concurrency = _concurrency(options.concurrency)
     if query.order_keys:
         raise QueryError("stream() yields rows in time order; use query() for order_by")
-    limits, plan = await _plan(host, query, since, until, clip, clock)
+    limits, plan = await _plan(host, query, since, until, options.clip, options.clock)
     if not plan.groups_whole:
         raise QueryError(_not_streamable(query, limits))
-    progress = _Progress(len(plan.windows), on_progress)
+    progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     cls = row_class(query.fields)
     pending: deque[asyncio.Task[list[Values]]] = deque()

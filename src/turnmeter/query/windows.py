@@ -16,17 +16,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnmeter.errors import MalformedResponse, MergeError, QueryError
 from turnmeter.query.catalog import MINUTE, FieldSpec
 from turnmeter.query.filters import time_range
-from turnmeter.query.model import Query
 from turnmeter.rows import DatasetLimits
+
+if TYPE_CHECKING:
+    from turnmeter.query.model import Query
 
 #: With ``clip=True`` the start moves this far past the oldest allowed moment, so that the
 #: server's clock running a little ahead of ours does not turn the clip into a refusal.
@@ -194,7 +197,11 @@ def _text(value: Any) -> str:
 
 
 class Merger:
-    """Adds rows of the same group; refuses to add averages (they are not additive)."""
+    """Adds rows of the same group; refuses to add averages (they are not additive).
+
+    Windows (and pages) usually hold distinct groups: each batch is kept as it came, and only
+    when two batches (or one batch) repeat a group are the groups merged one by one.
+    """
 
     def __init__(self, query: Query) -> None:
         self._width = len(query.dimension_specs)
@@ -202,11 +209,24 @@ class Merger:
             self._width + i for i, m in enumerate(query.metric_specs) if m.block == "sum"
         ]
         self._has_avg = query.has_avg
-        self._groups: dict[Values, list[Any]] = {}
+        self._batches: list[list[Values]] = []
 
-    def add(self, rows: Iterable[Values]) -> None:
+    def add(self, rows: list[Values]) -> None:
         """Fold ``rows`` (dimensions then metrics) into the merged groups."""
-        groups, width = self._groups, self._width
+        self._batches.append(rows)
+
+    def rows(self) -> list[Values]:
+        """The merged groups as value tuples (unordered)."""
+        batches = self._batches
+        everything = batches[0] if len(batches) == 1 else list(chain.from_iterable(batches))
+        keys = set(map(itemgetter(slice(0, self._width)), everything))
+        if len(keys) == len(everything):
+            return everything  # no group twice: nothing to add
+        return self._merged(everything)
+
+    def _merged(self, rows: list[Values]) -> list[Values]:
+        groups: dict[Values, list[Any]] = {}
+        width = self._width
         for row in rows:
             key = row[:width]
             merged = groups.get(key)
@@ -220,17 +240,19 @@ class Merger:
                 )
             for position in self._sum_positions:
                 merged[position] += row[position]
-
-    def rows(self) -> list[Values]:
-        """The merged groups as value tuples (unordered)."""
-        return [tuple(values) for values in self._groups.values()]
+        return [tuple(values) for values in groups.values()]
 
 
 def sort_rows(query: Query, rows: list[Values]) -> list[Values]:
     """``rows`` in the server's order: the query's orderBy, then dimensions ascending."""
     positions = {spec: i for i, spec in enumerate(query.fields)}
-    keys: list[tuple[int, bool]] = [(i, False) for i in range(len(query.dimension_specs))]
-    keys = [(positions[k.field], k.descending) for k in query.order_keys] + keys
+    keys = [(positions[k.field], k.descending) for k in query.order_keys]
+    ordered = {position for position, _ in keys}
+    keys += [(i, False) for i in range(len(query.dimension_specs)) if i not in ordered]
+    if len({descending for _, descending in keys}) == 1:
+        # One direction: one sort on the composite key.
+        rows.sort(key=itemgetter(*(p for p, _ in keys)), reverse=keys[0][1])
+        return rows
     # Stable sorts from the least significant key up give a mixed ASC/DESC order.
     for position, descending in reversed(keys):
         rows.sort(key=itemgetter(position), reverse=descending)

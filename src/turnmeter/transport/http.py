@@ -9,12 +9,11 @@ Each operation goes through one pipeline::
     single-flight -> TTL cache -> [retry loop: concurrency cap -> rate budget -> POST -> judge]
 
 * Identical concurrent requests (same query, operation, variables and decoder) share one request.
-* Each answer is judged once, inside the attempt: by the caller's ``decoder`` (which must check
-  every JSON type it reads, as :mod:`turnmeter.decode.compiled` does; one with a
-  ``decode_body(bytes)`` method may build its value from the body itself and return None to
-  decline), or by default by
-  :func:`turnmeter.decode.documents.check_types` (the generated client's pydantic models are lax and
-  need it). A fast caller therefore pays for one strict walk of ``data``, not two.
+* Each answer is judged once, inside the attempt: by the caller's ``decoder`` (the generated
+  usage methods pass theirs, the DSL its own: ``row_decoding.RowDecoder``, which reads clean
+  bodies itself through ``decode_body(bytes)`` and refuses a bad value with a ``ValueError``
+  naming its path, raised here as :class:`MalformedResponse`). Without one, ``data`` is returned
+  as parsed (the generated limits method validates it with its strict pydantic model).
 * With ``cache_ttl`` set, answers are reused for that long; every answer's age is recorded
   (see :func:`turnmeter.transport.cache.with_age`).
 * Each attempt, retries included, passes the concurrency cap and then pays its cost (the number
@@ -36,8 +35,9 @@ from typing import Any, TypeVar, overload
 import aiohttp
 import orjson
 
-from turnmeter.decode.documents import DocumentFacts, check_types, document_facts
+from turnmeter.decode.documents import DocumentFacts, document_facts
 from turnmeter.errors import (
+    MalformedResponse,
     RateLimited,
     RequestTimeout,
     TransportError,
@@ -249,7 +249,7 @@ class AiohttpTransport:
     ) -> Any:
         """Parse, classify and check one response body: exactly one strict walk of ``data``."""
         if decoder is not None and status < 400:
-            # A decoder that reads bytes itself (turnmeter.decode.compiled's msgspec path) answers
+            # A decoder that reads bytes itself (row_decoding's msgspec path) answers
             # clean bodies without orjson's dicts; for anything else it returns None and the body
             # takes the classifying path below.
             from_body = getattr(decoder, "decode_body", None)
@@ -267,10 +267,12 @@ class AiohttpTransport:
             max_wait=self._settings.max_server_wait,
             redactor=self.redactor,
         )
-        if decoder is not None:
+        if decoder is None:
+            return data
+        try:
             return decoder(data, operation)
-        check_types(facts.plan, data, operation)
-        return data
+        except ValueError as exc:  # the decoder's refusal, naming the bad value's path
+            raise MalformedResponse(str(exc)) from None
 
     def _note_server_rate_limit(self, exc: TurnmeterError) -> None:
         # Cloudflare's budget is per user: when it is spent, every task should stop, not retry.

@@ -1,0 +1,385 @@
+"""Typed rows from a TURN answer: msgspec from bytes, or a strict walk that names the bad value.
+
+ariadne-codegen copies this file into the generated package (``files_to_include``), where the
+decoders the turnmeter plugin writes at generation time are :class:`RowDecoder` instances built
+from literal leaf specs; the query DSL builds the same class at run time for the shapes it
+composes (``turnmeter.decode.builder``). It imports nothing from turnmeter.
+
+Two ways, one verdict:
+
+* :meth:`RowDecoder.decode_body`: msgspec decodes the body into ``Struct`` objects in C (strict
+  ints and int64 bounds, strings, floats, bools, non-null objects; unselected fields skipped),
+  then every column is moved into the rows without a Python loop per row or per field: ``map``
+  over ``attrgetter``s, ``datetime.fromisoformat`` over a whole column, slot setters over the
+  rows. ``Time`` and ``Date`` must be in Cloudflare's own form (``2025-01-01T00:00:00Z``,
+  ``2025-01-01``); anything else (another offset, a fraction, a bad value, ``errors``) makes it
+  decline with ``None``.
+* :meth:`RowDecoder.__call__`: the strict walk over parsed JSON. It accepts RFC 3339 times with
+  any offset and refuses everything else with :class:`Refused`, whose message names the path:
+  ``UsageTimeseries: accounts[0].callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected
+  int64, got 'x'``.
+
+Whatever the first way accepts, the second accepts with equal rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from itertools import repeat
+from operator import attrgetter
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
+
+import msgspec
+
+R = TypeVar("R")
+
+#: Above this many groups the cyclic GC is paused while rows are built.
+GC_PAUSE_MIN_ROWS = 1_000
+#: How much of a bad value an error message quotes.
+VALUE_EXCERPT = 40
+#: The widest integer msgspec bounds in C; wider bounds (uint64) are checked on the column.
+_INT64 = (-(2**63), 2**63 - 1)
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+#: Cloudflare's own forms: every third character from index 4 is a separator.
+_TIME_SEPARATORS, _DATE_SEPARATORS = "--T::Z", "--"
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+class Refused(ValueError):
+    """The answer does not match the operation: the message names the value's path."""
+
+
+class Leaf(NamedTuple):
+    """One selected scalar under a group, as the generator (or the DSL) resolved it."""
+
+    path: tuple[str, ...]
+    #: Cloudflare's scalar name, quoted in messages (``int64``, ``Time``).
+    scalar: str
+    #: ``int``, ``text``, ``float``, ``bool``, ``time`` or ``date``.
+    kind: str
+    nullable: bool
+    low: int | None = None
+    high: int | None = None
+
+
+class RowDecoder(Generic[R]):
+    """Rows of ``row`` (``tuple`` for value tuples) from the leaves numbered by ``columns``.
+
+    Every leaf is checked; ``columns`` pick the row's fields, in the constructor's order.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        groups_key: str,
+        leaves: Sequence[Leaf],
+        row: type[R],
+        columns: Sequence[int],
+    ) -> None:
+        self.operation = operation
+        self.groups_key = groups_key
+        self.leaves = tuple(leaves)
+        self.row = row
+        self.columns = tuple(columns)
+        self._assemble = _assembler(row, len(self.columns))  # type: ignore[arg-type]
+        self._envelope = _envelope(groups_key, self.leaves)
+        # Leaves read on the fast way: the row's fields and those msgspec cannot fully check.
+        wanted = set(self.columns) | {i for i, leaf in enumerate(self.leaves) if _converter(leaf)}
+        self._readers = {
+            i: (attrgetter(".".join(self.leaves[i].path)), _converter(self.leaves[i]))
+            for i in sorted(wanted)
+        }
+
+    def __repr__(self) -> str:
+        return f"RowDecoder({self.operation}, {self.row.__name__}, columns={self.columns!r})"
+
+    def decode_body(self, body: bytes) -> list[R] | None:
+        """Rows straight from a clean response body, or ``None``: then call the decoder."""
+        if self._envelope is None:
+            return None
+        try:
+            envelope = self._envelope.decode(body)
+        except (msgspec.MsgspecError, RecursionError):
+            return None
+        if envelope.errors is not None and envelope.errors != []:
+            return None
+        rows: list[R] | None = None
+        for account in envelope.data.viewer.accounts:
+            groups = getattr(account, self.groups_key)
+            try:
+                with GCPause(len(groups)):
+                    built = self._from_structs(groups)
+            except (TypeError, ValueError):
+                return None
+            if rows is None:
+                rows = built
+        return rows  # None for no account: the walk says so
+
+    def _from_structs(self, groups: list[Any]) -> list[R]:
+        read: dict[int, list[Any]] = {}
+        for index, (getter, convert) in self._readers.items():
+            column = list(map(getter, groups))
+            read[index] = column if convert is None else convert(column)
+        return self._assemble([read[i] for i in self.columns], len(groups))
+
+    def __call__(self, data: Any, operation: str | None = None) -> list[R]:
+        """Rows of the first account from a parsed ``data`` object; every account is checked."""
+        name = operation or self.operation
+        rows: list[R] | None = None
+        for index, groups in enumerate(_accounts_groups(data, self.groups_key, name)):
+            decoded = self.decode_groups(groups, name, f"accounts[{index}].")
+            if rows is None:
+                rows = decoded
+        assert rows is not None  # _accounts_groups refuses an empty list
+        return rows
+
+    def decode_groups(self, groups: Any, operation: str | None = None, where: str = "") -> list[R]:
+        """Rows from one parsed groups list, checking every leaf of every group."""
+        name = operation or self.operation
+        base = f"{where}{self.groups_key}"
+        if type(groups) is not list:
+            raise _refused(name, base, "expected a list", groups)
+        values: list[list[Any]] = [[] for _ in self.leaves]
+        with GCPause(len(groups)):
+            for number, group in enumerate(groups):
+                for leaf, column in zip(self.leaves, values, strict=True):
+                    column.append(_walk(leaf, group, name, f"{base}[{number}]"))
+            return self._assemble([values[i] for i in self.columns], len(groups))
+
+
+def build_rows(row: type[R], columns: Sequence[Sequence[Any]], count: int) -> list[R]:
+    """``count`` rows of ``row`` from its fields' columns, without a Python loop per row."""
+    assemble = _assembler(row, len(columns))  # type: ignore[arg-type]  # classes are hashable
+    rows: list[R] = assemble(list(columns), count)
+    return rows
+
+
+class GCPause:
+    """``with GCPause(rows):`` pauses the cyclic GC while that many rows are built (if many).
+
+    Building many small tracked objects triggers GC passes over the whole fresh response.
+    """
+
+    __slots__ = ("_paused",)
+
+    def __init__(self, rows: int) -> None:
+        self._paused = rows >= GC_PAUSE_MIN_ROWS and gc.isenabled()
+
+    def __enter__(self) -> None:
+        if self._paused:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._paused:
+            gc.enable()
+
+
+# --- The fast way: msgspec types and whole-column conversions -------------------------------
+
+
+def _envelope(groups_key: str, leaves: Sequence[Leaf]) -> msgspec.json.Decoder[Any] | None:
+    keys = [groups_key, *(key for leaf in leaves for key in leaf.path)]
+    if not all(key.isidentifier() and not key.startswith("_") for key in keys):
+        return None  # msgspec field names must be names; the walk does it all
+    group = _struct("Group", leaves, 0)
+    account = _defstruct("Account", [(groups_key, list[group])])  # type: ignore[valid-type]
+    viewer = _defstruct("Viewer", [("accounts", list[account])])  # type: ignore[valid-type]
+    data = _defstruct("Data", [("viewer", viewer)])
+    # errors: any JSON; a present, non-empty list sends the body to the classifying path.
+    envelope = _defstruct("Envelope", [("data", data), ("errors", object, None)])
+    return msgspec.json.Decoder(envelope)
+
+
+def _defstruct(name: str, members: Sequence[tuple[Any, ...]]) -> type[msgspec.Struct]:
+    # gc=False: these objects hold no cycles and die right after the rows are built.
+    return msgspec.defstruct(name, list(members), gc=False)
+
+
+def _struct(name: str, leaves: Sequence[Leaf], depth: int) -> type[msgspec.Struct]:
+    children: dict[str, list[Leaf]] = {}
+    for leaf in leaves:
+        children.setdefault(leaf.path[depth], []).append(leaf)
+    members: list[tuple[str, Any]] = []
+    for key, under in children.items():
+        if len(under) == 1 and len(under[0].path) == depth + 1:
+            members.append((key, _leaf_type(under[0])))
+        else:  # objects between a group and its leaves are never null
+            members.append((key, _struct(key.capitalize(), under, depth + 1)))
+    return _defstruct(name, members)
+
+
+def _leaf_type(leaf: Leaf) -> Any:
+    kind: Any
+    if leaf.kind == "int":
+        low = leaf.low if leaf.low is not None and leaf.low >= _INT64[0] else None
+        high = leaf.high if leaf.high is not None and leaf.high <= _INT64[1] else None
+        kind = Annotated[int, msgspec.Meta(ge=low, le=high)]
+    else:
+        kind = {"text": str, "float": float, "bool": bool, "time": str, "date": str}[leaf.kind]
+    return kind | None if leaf.nullable else kind
+
+
+def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
+    if leaf.kind == "time":
+        return _times
+    if leaf.kind == "date":
+        return _dates
+    if leaf.kind == "int" and (
+        (leaf.high is not None and leaf.high > _INT64[1])
+        or (leaf.low is not None and leaf.low < _INT64[0])
+    ):
+        low, high = leaf.low, leaf.high
+
+        def bounded(column: list[Any]) -> list[Any]:
+            present = [value for value in column if value is not None] if leaf.nullable else column
+            if present and (
+                (high is not None and max(present) > high)
+                or (low is not None and min(present) < low)
+            ):
+                raise ValueError("out of range")
+            return column
+
+        return bounded
+    return None
+
+
+def _canonical(column: list[str], size: int, separators: str) -> None:
+    # A whole column at once, in C: every value `size` long, each separator in its place (a
+    # strided slice of the joined column), digits everywhere else. Raises TypeError for a null
+    # (nullable leaves then take the walk).
+    if set(map(len, column)) - {size}:
+        raise ValueError("not Cloudflare's own form")
+    joined, count = "".join(column), len(column)
+    for offset, separator in enumerate(separators):
+        if joined[4 + 3 * offset :: size] != separator * count:
+            raise ValueError("not Cloudflare's own form")
+    if joined.translate(_NO_DIGITS) != separators * count:
+        raise ValueError("not digits")
+
+
+def _times(column: list[Any]) -> list[Any]:
+    _canonical(column, 20, _TIME_SEPARATORS)
+    return list(map(datetime.fromisoformat, column))
+
+
+def _dates(column: list[Any]) -> list[Any]:
+    _canonical(column, 10, _DATE_SEPARATORS)
+    return list(map(date.fromisoformat, column))
+
+
+@functools.lru_cache(maxsize=512)
+def _assembler(row: type[Any], width: int) -> Callable[[list[Any], int], list[Any]]:
+    """How columns become rows: zip for tuples, slot setters for slotted dataclasses."""
+    if row is tuple:
+        return lambda columns, count: list(zip(*columns, strict=True)) if columns else [()] * count
+    if (
+        is_dataclass(row)
+        and "__slots__" in vars(row)
+        and not hasattr(row, "__post_init__")
+        and all(f.init for f in fields(row))
+        and len(fields(row)) == width
+    ):
+        # A frozen dataclass assigns through object.__setattr__ in Python; its slot descriptors
+        # are the same store, called from C by map() (what its __init__ does, minus the loop).
+        setters = [vars(row)[f.name].__set__ for f in fields(row)]
+        new = object.__new__
+
+        def slotted(columns: list[Any], count: int) -> list[Any]:
+            rows = list(map(new, repeat(row, count)))
+            for setter, column in zip(setters, columns, strict=True):
+                deque(map(setter, rows, column), maxlen=0)
+            return rows
+
+        return slotted
+    return lambda columns, count: list(map(row, *columns)) if columns else [row()] * count
+
+
+# --- The strict walk, and its messages -------------------------------------------------------
+
+
+def _walk(leaf: Leaf, group: Any, operation: str, where: str) -> Any:
+    value, path = group, where
+    last = len(leaf.path) - 1
+    for depth, key in enumerate(leaf.path):
+        if type(value) is not dict:
+            raise _refused(operation, path, "expected an object", value)
+        if key not in value:
+            raise Refused(f"{operation}: {path}.{key} is missing")
+        value, path = value[key], f"{path}.{key}"
+        if value is None and (depth < last or not leaf.nullable):
+            raise Refused(f"{operation}: {path} is null")
+    if value is None:
+        return None
+    checked = _check(leaf, value)
+    if checked is _BAD:
+        raise _refused(operation, path, f"expected {leaf.scalar}", value)
+    return checked
+
+
+_BAD: Any = object()
+
+
+def _check(leaf: Leaf, value: Any) -> Any:
+    kind = leaf.kind
+    if kind == "int":
+        # type() is, not isinstance: JSON true is a bool, and bool is an int in Python.
+        if type(value) is not int:
+            return _BAD
+        if (leaf.low is not None and value < leaf.low) or (
+            leaf.high is not None and value > leaf.high
+        ):
+            return _BAD
+        return value
+    if kind == "text":
+        return value if type(value) is str else _BAD
+    if kind == "float":
+        if type(value) is float:
+            return value
+        return float(value) if type(value) is int else _BAD
+    if kind == "bool":
+        return value if type(value) is bool else _BAD
+    pattern, parse = (
+        (_RFC3339, datetime.fromisoformat) if kind == "time" else (_ISO_DATE, date.fromisoformat)
+    )
+    if type(value) is not str or not pattern.fullmatch(value):
+        return _BAD
+    try:
+        return parse(value)
+    except ValueError:
+        return _BAD
+
+
+def _accounts_groups(data: Any, groups_key: str, operation: str) -> list[Any]:
+    if type(data) is not dict or "viewer" not in data:
+        raise _refused(operation, "data", "expected an object with 'viewer'", data)
+    viewer = data["viewer"]
+    if viewer is None:
+        raise Refused(f"{operation}: the response has no viewer")
+    if type(viewer) is not dict or type(viewer.get("accounts")) is not list:
+        raise _refused(operation, "viewer", "expected an object with an 'accounts' list", viewer)
+    accounts = viewer["accounts"]
+    if not accounts:
+        raise Refused(f"{operation}: the response has no account (is the account tag right?)")
+    groups = []
+    for index, account in enumerate(accounts):
+        if type(account) is not dict or groups_key not in account:
+            raise _refused(
+                operation, f"accounts[{index}]", f"expected an object with {groups_key!r}", account
+            )
+        groups.append(account[groups_key])
+    return groups
+
+
+def _refused(operation: str, path: str, expected: str, value: Any) -> Refused:
+    shown = repr(value)
+    if len(shown) > VALUE_EXCERPT:
+        shown = shown[:VALUE_EXCERPT] + "..."
+    return Refused(f"{operation}: {path}: {expected}, got {shown}")
