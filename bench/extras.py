@@ -123,8 +123,7 @@ ARGPARSE_FLOOR = (
 
 def import_times() -> list[tuple[str, float, float]]:
     """(command, median wall ms, ratio to ``python -c pass``), interleaved over fresh
-    interpreters. turnmeter is compiled from source each time (this machine sets
-    PYTHONDONTWRITEBYTECODE, as a checkout run without bytecode would): the conservative case."""
+    interpreters, with bytecode written and reused as in an installed environment (``_wall``)."""
     python = sys.executable
     cli = str(Path(python).parent / "turnmeter")
     commands: list[tuple[str, list[str]]] = [

@@ -278,8 +278,9 @@ def decode_section() -> list[str]:
 
 
 def startup_section(times: dict[str, float]) -> list[str]:
-    lines = ["| command | time |", "|---|---:|"]
-    return lines + [f"| `{name}` | {ms:.0f} ms |" for name, ms in times.items()]
+    base = times["python -c pass"]
+    lines = ["| command | time | x `python -c pass` |", "|---|---:|---:|"]
+    return lines + [f"| `{name}` | {ms:.0f} ms | {ms / base:.2f} |" for name, ms in times.items()]
 
 
 def memory_section(url: str) -> list[str]:
@@ -345,7 +346,7 @@ async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> tuple[str, 
         print("decode, start-up and memory ...", file=sys.stderr)
         lines = [*header(argv), "## Typed rows over loopback HTTP (medians of interleaved rounds)"]
         try:
-            startup: dict[str, float] | None = dict(extras.import_times())
+            startup: dict[str, float] | None = {name: ms for name, ms, _ in extras.import_times()}
         except Exception as exc:
             print(f"bench: extras.import_times FAILED: {exc}", file=sys.stderr)
             startup = None
