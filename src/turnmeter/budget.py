@@ -42,11 +42,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from turnmeter.errors import BudgetUnknown, ConfigError, StoreUnavailable, TurnmeterError
 from turnmeter.fleet.config import Fleet
+from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.pricing import (
     DEFAULT_FREE_TIER_GB,
     DEFAULT_PRICE_PER_GB,
@@ -134,7 +134,7 @@ class _Reading:
     realtime: RealtimeEgress | None = None  # TURN and SFU, when the SFU is counted
 
 
-class BudgetGuard:
+class BudgetGuard(AsyncLifecycle):
     """Month-to-date egress for the account, one TURN key, or one custom identifier.
 
     ``clock`` gives "now" (UTC) for the month and the query range; ``monotonic`` measures ages
@@ -223,16 +223,10 @@ class BudgetGuard:
             refresh_interval=self.refresh_interval,
         )
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         self.start()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         await self.stop()
 
     def start(self) -> None:

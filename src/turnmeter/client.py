@@ -16,12 +16,12 @@ import functools
 import typing
 from collections.abc import Awaitable, Iterable, Mapping
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, Unpack
+from typing import Any, Protocol, TypeVar, Unpack
 
 import turnmeter.rows as typed_rows  # the generated rows load on first use (turnmeter.rows)
 from turnmeter.auth import Secret
 from turnmeter.errors import ConfigError, MalformedResponse
+from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.query.filters import FilterArgs, OtherFilterArgs, filter_variables
 from turnmeter.query.listing import PER_KEY, SERIES, Listing, collect
 from turnmeter.query.ordering import OrderByArg, order_by_values
@@ -35,7 +35,7 @@ if typing.TYPE_CHECKING:
 
     from turnmeter.generated import GeneratedClient
     from turnmeter.query import Query, QueryRow
-    from turnmeter.query.runner import ProgressCallback
+    from turnmeter.query.runner import RunArgs
     from turnmeter.transport.http import AiohttpTransport
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter
     from turnmeter.transport.retry import RetryHook, RetryPolicy
@@ -52,7 +52,7 @@ class _HasAccounts(Protocol):
     def viewer(self) -> Any: ...
 
 
-class TurnUsage:
+class TurnUsage(AsyncLifecycle):
     """Async client for one Cloudflare account's TURN usage.
 
     Use as ``async with TurnUsage(...) as turn:``. Arguments fall back to ``CLOUDFLARE_API_TOKEN``,
@@ -112,15 +112,7 @@ class TurnUsage:
             f"endpoint={self.settings.endpoint!r})"
         )
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         # Leaving on an error or a cancellation (Ctrl-C) means nobody waits for the requests
         # still in flight: cancel them at once instead of granting them the close timeout.
         await self.close(grace=0.0 if exc is not None else None)
@@ -332,11 +324,7 @@ class TurnUsage:
         query: Query,
         since: datetime,
         until: datetime,
-        *,
-        clip: bool = False,
-        concurrency: int | None = None,
-        on_progress: ProgressCallback | None = None,
-        clock: Callable[[], datetime] | None = None,
+        **options: Unpack[RunArgs],
     ) -> list[QueryRow]:
         """Run a :class:`~turnmeter.query.Query` over ``[since, until)``, however wide.
 
@@ -349,20 +337,14 @@ class TurnUsage:
         """
         from turnmeter.query.runner import RunOptions, run_query
 
-        return await run_query(
-            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
-        )
+        return await run_query(self, query, since, until, RunOptions(**options))
 
     def stream(
         self,
         query: Query,
         since: datetime,
         until: datetime,
-        *,
-        clip: bool = False,
-        concurrency: int | None = None,
-        on_progress: ProgressCallback | None = None,
-        clock: Callable[[], datetime] | None = None,
+        **options: Unpack[RunArgs],
     ) -> AsyncIterator[QueryRow]:
         """Rows of ``query`` window by window, oldest first, without holding the whole range.
 
@@ -372,9 +354,7 @@ class TurnUsage:
         """
         from turnmeter.query.runner import RunOptions, stream_query
 
-        return stream_query(
-            self, query, since, until, RunOptions(clip, concurrency, on_progress, clock)
-        )
+        return stream_query(self, query, since, until, RunOptions(**options))
 
 
 def _limit(limit: int) -> int:

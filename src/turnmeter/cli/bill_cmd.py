@@ -6,10 +6,8 @@ import argparse
 from typing import Any
 
 from turnmeter.cli.options import (
+    add_budget_options,
     add_connection_options,
-    add_output_options,
-    add_pricing_options,
-    decimal_of,
 )
 
 
@@ -26,11 +24,7 @@ def register(subparsers: Any) -> None:
     )
     add_connection_options(parser)
     parser.add_argument("--month", help="a whole past month (YYYY-MM) instead of this one")
-    parser.add_argument(
-        "--budget", type=decimal_of("the budget"), metavar="USD", help="monthly budget in dollars"
-    )
-    add_pricing_options(parser)
-    add_output_options(parser)
+    add_budget_options(parser)
     parser.set_defaults(handler=_run)
 
 

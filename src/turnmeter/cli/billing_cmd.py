@@ -6,13 +6,12 @@ import argparse
 from typing import Any
 
 from turnmeter.cli.options import (
+    add_budget_options,
     add_connection_options,
     add_filter_options,
     add_ledger_option,
-    add_output_options,
     add_pricing_options,
     add_range_options,
-    decimal_of,
     non_empty,
 )
 
@@ -33,11 +32,7 @@ def register(subparsers: Any) -> None:
     group.add_argument(
         "--customer", dest="custom_identifier", type=non_empty, help="one custom identifier"
     )
-    budget.add_argument(
-        "--budget", type=decimal_of("the budget"), metavar="USD", help="monthly budget in dollars"
-    )
-    add_pricing_options(budget)
-    add_output_options(budget)
+    add_budget_options(budget)
     add_ledger_option(budget)
     budget.set_defaults(handler=_run("budget_report"))
 

@@ -155,6 +155,15 @@ def add_pricing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--free-tier-gb", type=float, metavar="GB", help="monthly, default 1000")
 
 
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    """``--budget`` (monthly, in dollars), then the pricing and the output options."""
+    parser.add_argument(
+        "--budget", type=decimal_of("the budget"), metavar="USD", help="monthly budget in dollars"
+    )
+    add_pricing_options(parser)
+    add_output_options(parser)
+
+
 def add_output_options(parser: argparse.ArgumentParser, *, chart: bool = False) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--format", choices=FORMATS, help="default: table (or the config file's)")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnmeter.query.runner import ProgressCallback
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 @contextmanager
@@ -20,6 +23,18 @@ def progress_bar(
     if not enabled:
         yield None
         return
+    with windows_bar(description, "windows, {task.fields[rows]:,} rows", rows=0) as (bar, task):
+
+        def update(done: int, total: int, rows: int) -> None:
+            bar.update(task, completed=done, total=total, rows=rows)
+
+        yield update
+
+
+@contextmanager
+def windows_bar(description: str, counts: str, **fields: Any) -> Iterator[tuple[Progress, TaskID]]:
+    """A transient bar on stderr: ``description``, the bar, windows done of total, then
+    ``counts`` (a rich format over ``task.fields``, which start as ``fields``)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -27,12 +42,7 @@ def progress_bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("windows, {task.fields[rows]:,} rows"),
+        TextColumn(counts),
     ]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=None, rows=0)
-
-        def update(done: int, total: int, rows: int) -> None:
-            bar.update(task, completed=done, total=total, rows=rows)
-
-        yield update
+        yield bar, bar.add_task(description, total=None, **fields)

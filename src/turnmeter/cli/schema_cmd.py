@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from turnmeter.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from turnmeter.schema_tools.store import PruneResult
 
 
 def register(subparsers: Any) -> None:
@@ -31,32 +35,48 @@ def register(subparsers: Any) -> None:
     _register_generate(subparsers)
 
 
-def _project_option(parser: argparse.ArgumentParser) -> None:
+def _command(
+    commands: Any, name: str, handler: Callable[[argparse.Namespace], int], **parser_options: Any
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` running ``handler``, with the ``--project`` every one takes."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, **parser_options)
     parser.add_argument(
         "--project",
         type=Path,
         metavar="DIR",
         help="project root holding pyproject.toml (default: around the cwd, else turnmeter's own)",
     )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="output directory (default schema/)"
+    )
+
+
+def _queries_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")
 
 
 def _register_prune(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = _command(
+        commands,
         "prune",
+        _prune,
         help="prune a full schema (SDL or introspection JSON) into schema/",
         epilog="Example: turnmeter schema prune --from cloudflare-schema.graphql",
     )
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="PATH")
-    parser.add_argument(
-        "--out", type=Path, metavar="DIR", help="output directory (default schema/)"
-    )
-    _project_option(parser)
-    parser.set_defaults(handler=_prune)
+    _out_option(parser)
 
 
 def _register_pull(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = _command(
+        commands,
         "pull",
+        _pull,
         help="introspect an endpoint (Cloudflare's, or a sandbox's), cache it, prune into schema/",
         epilog=(
             "Examples: turnmeter schema pull (CLOUDFLARE_API_TOKEN set);  "
@@ -89,44 +109,42 @@ def _register_pull(commands: Any) -> None:
         action="store_true",
         help="only fetch into the cache; leave schema/ alone (then run diff)",
     )
-    parser.add_argument(
-        "--out", type=Path, metavar="DIR", help="output directory (default schema/)"
-    )
+    _out_option(parser)
     parser.add_argument("--timeout", type=float, metavar="SECONDS")
     parser.add_argument("--attempts", type=int, metavar="N")
-    _project_option(parser)
-    parser.set_defaults(handler=_pull)
 
 
 def _register_diff(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = _command(
+        commands,
         "diff",
+        _diff,
         help="impact of a schema change on queries/ (exit 0 none, 1 breaking, 3 codegen changes)",
         epilog="Example: turnmeter schema diff schema/cloudflare-turn.graphql new-dump.json --json",
     )
     parser.add_argument("old", type=Path, help="old schema: SDL or JSON, full or pruned")
     parser.add_argument("new", type=Path, help="new schema: SDL or JSON, full or pruned")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
-    parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")
-    _project_option(parser)
-    parser.set_defaults(handler=_diff)
+    _queries_option(parser)
 
 
 def _register_validate(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = _command(
+        commands,
         "validate",
+        _validate,
         help="validate queries/*.graphql against schema/ (file:line:column messages)",
         epilog="Example: turnmeter schema validate --queries my-queries/",
     )
     parser.add_argument("--schema", type=Path, metavar="PATH", help="default: the project's")
-    parser.add_argument("--queries", type=Path, metavar="DIR", help="default: the project's")
-    _project_option(parser)
-    parser.set_defaults(handler=_validate)
+    _queries_option(parser)
 
 
 def _register_generate(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = _command(
+        subparsers,
         "generate",
+        _generate,
         help="regenerate the typed client from schema/ and queries/ (ariadne-codegen)",
         description=(
             "Validates queries/, runs ariadne-codegen in-process and replaces generated/. "
@@ -142,8 +160,6 @@ def _register_generate(subparsers: Any) -> None:
         metavar="PATH",
         help="prune this full schema first (with --check: in memory only)",
     )
-    _project_option(parser)
-    parser.set_defaults(handler=_generate)
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -151,12 +167,16 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return ExitCode.USAGE
 
 
-def _prune(args: argparse.Namespace) -> int:
+def _prune_source(args: argparse.Namespace) -> PruneResult:
+    """Prune ``--from`` into ``--out`` (default: the project's schema/)."""
     from turnmeter.schema_tools.project import load_project
     from turnmeter.schema_tools.store import prune_file
 
-    out = args.out or load_project(args.project).schema_dir
-    result = prune_file(args.source, out)
+    return prune_file(args.source, args.out or load_project(args.project).schema_dir)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    result = _prune_source(args)
     digest = result.provenance.sha256[:12]
     print(f"wrote {result.schema_file} and {result.provenance_file} (input sha256 {digest})")
     return ExitCode.OK
@@ -167,11 +187,9 @@ def _pull(args: argparse.Namespace) -> int:
 
     from turnmeter.schema_tools.introspect import DEFAULT_URL, pull
     from turnmeter.schema_tools.project import load_project
-    from turnmeter.schema_tools.store import prune_file
 
     if args.source is not None:
-        out = args.out or load_project(args.project).schema_dir
-        result = prune_file(args.source, out)
+        result = _prune_source(args)
         print(f"wrote {result.schema_file} from {args.source}")
         return ExitCode.OK
     url = args.url or args.sandbox_url or DEFAULT_URL

@@ -69,17 +69,10 @@ def sync_progress(description: str) -> Iterator[ProgressHook | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from turnmeter.cli.progress import windows_bar
 
-    columns: list[Any] = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("windows, {task.fields[queries]} queries, {task.fields[rows]:,} rows"),
-    ]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=None, queries=0, rows=0)
+    counts = "windows, {task.fields[queries]} queries, {task.fields[rows]:,} rows"
+    with windows_bar(description, counts, queries=0, rows=0) as (bar, task):
 
         def update(progress: SyncProgress) -> None:
             bar.update(

@@ -21,8 +21,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Self
 
 import aiohttp
 
@@ -44,6 +42,7 @@ from turnmeter.credentials.policy import (
     decide,
 )
 from turnmeter.errors import ConfigError, CredentialRefused, TurnmeterError
+from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.settings import DEFAULT_TIMEOUT, ClientSettings
 from turnmeter.transport.rest import RestTransport
 from turnmeter.transport.retry import RetryHook, RetryPolicy
@@ -61,7 +60,7 @@ _PATH_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _MAX_CUSTOM_IDENTIFIER = 256
 
 
-class TurnCredentials:
+class TurnCredentials(AsyncLifecycle):
     """Mints and revokes credentials of one TURN key, asking ``guard`` (and ``customers``)
     first when given.
 
@@ -129,15 +128,7 @@ class TurnCredentials:
     def __repr__(self) -> str:
         return f"TurnCredentials(key_id={self.key_id!r}, guard={self.guard!r})"
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         await self.close()
 
     async def close(self) -> None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
-from typing import Self
 
 from aiohttp import web
 
@@ -20,12 +18,13 @@ from turnmeter.exporter.metrics import Exposition
 from turnmeter.exporter.poller import Clock, Poller
 from turnmeter.exporter.settings import ExporterSettings
 from turnmeter.exporter.state import StateStore
+from turnmeter.lifecycle import AsyncLifecycle
 
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/healthz"
 
 
-class Exporter:
+class Exporter(AsyncLifecycle):
     """A poller, its exposition and an aiohttp application serving them."""
 
     def __init__(
@@ -49,15 +48,7 @@ class Exporter:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         await self.close()
 
     def start_polling(self) -> None:

@@ -13,8 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from turnmeter.errors import ConfigError
 from turnmeter.ledger.billing import MonthlyUsage, monthly_usage
@@ -31,6 +29,7 @@ from turnmeter.ledger.reads import LedgerAnswer, answer
 from turnmeter.ledger.store import LedgerStore
 from turnmeter.ledger.sync import ProgressHook, SyncClient, SyncResult, sync_series
 from turnmeter.ledger.urls import open_store
+from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.pricing import Pricing
 from turnmeter.query.conditions import Condition
 from turnmeter.query.model import Query
@@ -38,7 +37,7 @@ from turnmeter.query.model import Query
 Clock = Callable[[], datetime]
 
 
-class Ledger:
+class Ledger(AsyncLifecycle):
     """A usage ledger in ``store`` (a URL, a path, or a :class:`LedgerStore`).
 
     ``grain`` and ``dimensions`` choose the series :meth:`sync` fills; ``settle`` is how long
@@ -65,16 +64,10 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({self.store.display!r}, {self.spec.label})"
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self.store.open()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         await self.store.close()
 
     async def sync(

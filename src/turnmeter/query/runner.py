@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
 from turnmeter.query.catalog import FieldSpec
@@ -89,6 +89,15 @@ class RunOptions:
     concurrency: int | None = None
     on_progress: ProgressCallback | None = None
     clock: Clock | None = None
+
+
+class RunArgs(TypedDict, total=False):
+    """``query()`` / ``stream()``'s keyword arguments, typed (they become :class:`RunOptions`)."""
+
+    clip: bool
+    concurrency: int | None
+    on_progress: ProgressCallback | None
+    clock: Clock | None
 
 
 def utc_now() -> datetime:

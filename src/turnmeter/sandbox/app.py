@@ -144,14 +144,20 @@ async def _apply_fault(
 async def graphql_handler(request: web.Request) -> web.StreamResponse:
     """``POST /graphql`` (and ``GET`` with ``?query=``), after any scripted fault."""
     state = request.app[STATE_KEY]
+    faulty = await _scripted_fault(state, request)
+    if faulty is not None:
+        return faulty
+    return json_response(await _answer(state, request))
+
+
+async def _scripted_fault(state: SandboxState, request: web.Request) -> web.StreamResponse | None:
+    """Wait the scripted latency, then the reply of the next scripted fault (None: answer)."""
     if state.faults.latency:
         await asyncio.sleep(state.faults.latency)
     fault = state.faults.pop()
-    if fault is not None:
-        faulty = await _apply_fault(state, request, fault)
-        if faulty is not None:
-            return faulty
-    return json_response(await _answer(state, request))
+    if fault is None:
+        return None
+    return await _apply_fault(state, request, fault)
 
 
 def _turn_key_route(
@@ -161,13 +167,9 @@ def _turn_key_route(
 
     async def route(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE_KEY]
-        if state.faults.latency:
-            await asyncio.sleep(state.faults.latency)
-        fault = state.faults.pop()
-        if fault is not None:
-            faulty = await _apply_fault(state, request, fault)
-            if faulty is not None:
-                return faulty
+        faulty = await _scripted_fault(state, request)
+        if faulty is not None:
+            return faulty
         return await handler(state.turn_keys, request)
 
     return route

@@ -9,11 +9,11 @@ import signal
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
+from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.sandbox.app import GRAPHQL_PATH, SandboxState, create_app
 from turnmeter.sandbox.faults import FaultQueue
 from turnmeter.sandbox.loaders import TABULAR_SUFFIXES, read_rows
@@ -158,7 +158,7 @@ def run_app(app: web.Application, *, host: str = DEFAULT_HOST, port: int = DEFAU
         asyncio.run(serve())
 
 
-class Sandbox:
+class Sandbox(AsyncLifecycle):
     """A Cloudflare-faithful TURN analytics server on loopback, in the current event loop.
 
     ::
@@ -197,7 +197,7 @@ class Sandbox:
             raise RuntimeError("the sandbox is not running; use `async with Sandbox() as sb`")
         return self._state
 
-    async def __aenter__(self) -> Sandbox:
+    async def _enter(self) -> None:
         store = await asyncio.to_thread(build_store, self.config)
         self._state = SandboxState.build(self.config, store)
         self._state.faults = self.faults
@@ -210,14 +210,8 @@ class Sandbox:
         # aiohttp has no public accessor for the port the OS picked for port=0
         sockets = getattr(site._server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1])
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def _exit(self, exc: BaseException | None) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

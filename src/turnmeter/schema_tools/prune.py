@@ -11,8 +11,8 @@ bytes whichever format it came in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar, cast
 
 import orjson
 from graphql import (
@@ -36,7 +36,10 @@ from graphql.language import (
 )
 
 from turnmeter.errors import SchemaError
-from turnmeter.schema_tools.sdl_index import index_definitions
+from turnmeter.schema_tools.sdl_index import Definition, index_definitions
+
+D = TypeVar("D")
+T = TypeVar("T")
 
 ROOT_TYPE = "Query"
 
@@ -82,21 +85,33 @@ def render(schema: GraphQLSchema) -> str:
 def prune_sdl(sdl: str, *, strict: bool = True) -> GraphQLSchema:
     """Prune SDL by parsing only the reachable definitions."""
     index = index_definitions(sdl)
-    kept: dict[str, TypeDefinitionNode] = {}
+
+    def pruned(name: str, definition: Definition) -> TypeDefinitionNode:
+        return _restrict_fields(_strip_descriptions(_parse_one(definition.text, name)), strict)
+
+    kept = _reachable(index.get, pruned, _referenced_names)
+    document = DocumentNode(definitions=tuple(kept[name] for name in sorted(kept)))
+    return build_ast_schema(document)
+
+
+def _reachable(
+    definition_of: Callable[[str], D | None],
+    pruned: Callable[[str, D], T],
+    references: Callable[[T], Iterable[str]],
+) -> dict[str, T]:
+    """Every non-builtin type reachable from the root, pruned (one walk for SDL and JSON)."""
+    kept: dict[str, T] = {}
     pending = [ROOT_TYPE]
     while pending:
         name = pending.pop()
         if name in kept or _is_builtin(name):
             continue
-        definition = index.get(name)
+        definition = definition_of(name)
         if definition is None:
             raise SchemaError(f"schema input has no definition for type {name!r}")
-        node = _strip_descriptions(_parse_one(definition.text, name))
-        node = _restrict_fields(node, strict)
-        kept[name] = node
-        pending.extend(_referenced_names(node))
-    document = DocumentNode(definitions=tuple(kept[name] for name in sorted(kept)))
-    return build_ast_schema(document)
+        kept[name] = pruned(name, definition)
+        pending.extend(references(kept[name]))
+    return kept
 
 
 def _parse_one(text: str, name: str) -> TypeDefinitionNode:
@@ -184,18 +199,11 @@ def prune_introspection(data: Mapping[str, Any], *, strict: bool = True) -> Grap
     if not isinstance(schema, Mapping) or not isinstance(schema.get("types"), list):
         raise SchemaError("introspection JSON has no __schema.types")
     types = {entry["name"]: entry for entry in schema["types"] if isinstance(entry, Mapping)}
-    kept: dict[str, dict[str, Any]] = {}
-    pending = [ROOT_TYPE]
-    while pending:
-        name = pending.pop()
-        if name in kept or _is_builtin(name):
-            continue
-        entry = types.get(name)
-        if entry is None:
-            raise SchemaError(f"schema input has no definition for type {name!r}")
-        pruned = _restricted_entry(_strip_entry(entry), strict)
-        kept[name] = pruned
-        pending.extend(_entry_references(pruned))
+    kept = _reachable(
+        types.get,
+        lambda _name, entry: _restricted_entry(_strip_entry(entry), strict),
+        _entry_references,
+    )
     builtins = [entry for name, entry in types.items() if _is_builtin(name)]
     directives = [d for d in schema.get("directives") or () if d.get("name") == "deprecated"]
     introspection = {

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any, TypeVar, overload
 
 import aiohttp
@@ -48,14 +48,13 @@ from turnmeter.transport.cache import TTLCache, note_freshness, requested_max_ag
 from turnmeter.transport.observability import (
     attempt_span,
     log_attempt,
-    log_failure,
-    log_retry,
     record_outcome,
 )
 from turnmeter.transport.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
 from turnmeter.transport.redact import Redactor
 from turnmeter.transport.response import decode_response as decode_response  # introspect, tests
-from turnmeter.transport.retry import RetryEvent, RetryHook
+from turnmeter.transport.retry import RetryHook
+from turnmeter.transport.retrying import retrying
 from turnmeter.transport.singleflight import SingleFlight
 from turnmeter.transport.wire import ACCEPT_ENCODING, read_body, refuse_redirect
 
@@ -177,33 +176,26 @@ class AiohttpTransport:
         decoder: Decoder[Any] | None,
     ) -> Answer:
         facts = document_facts(query, operation)
-        policy = self._settings.retry
         started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                value = await self._attempt(body, operation, facts, decoder, attempt, started)
-            except TurnmeterError as exc:
-                elapsed = time.monotonic() - started
-                self._note_server_rate_limit(exc)
-                delay = (
-                    None
-                    if _refused_here(exc)
-                    else policy.delay_after(exc, attempt, elapsed, self._rng)
-                )
-                if delay is None:
-                    log_failure(operation, attempt, elapsed, exc)
-                    raise
-                self._report_retry(RetryEvent(operation, attempt, delay, exc, elapsed))
-                await asyncio.sleep(delay)
-                continue
-            arrived = time.monotonic()
-            if self.limiter is not None:
-                await self.limiter.server_answered()  # a real answer ends a server-caused pause
-            if self._cache is not None:
-                self._cache.put(key, value, arrived)
-            return value, arrived
+
+        def send(attempt: int) -> Awaitable[Any]:
+            return self._attempt(body, operation, facts, decoder, attempt, started)
+
+        value = await retrying(
+            send,
+            policy=self._settings.retry,
+            operation=operation,
+            started=started,
+            rng=self._rng,
+            on_retry=self._on_retry,
+            retryable=self._retryable,
+        )
+        arrived = time.monotonic()
+        if self.limiter is not None:
+            await self.limiter.server_answered()  # a real answer ends a server-caused pause
+        if self._cache is not None:
+            self._cache.put(key, value, arrived)
+        return value, arrived
 
     async def _attempt(
         self,
@@ -274,15 +266,14 @@ class AiohttpTransport:
         except ValueError as exc:  # the decoder's refusal, naming the bad value's path
             raise MalformedResponse(str(exc)) from None
 
-    def _note_server_rate_limit(self, exc: TurnmeterError) -> None:
+    def _retryable(self, exc: TurnmeterError) -> bool:
+        """False for turnmeter's own budget refusal; pauses every task on Cloudflare's 429."""
+        if _refused_here(exc):
+            return False
         # Cloudflare's budget is per user: when it is spent, every task should stop, not retry.
-        if isinstance(exc, RateLimited) and not _refused_here(exc) and self.limiter is not None:
+        if isinstance(exc, RateLimited) and self.limiter is not None:
             self.limiter.pause(exc.retry_after or 0.0)
-
-    def _report_retry(self, event: RetryEvent) -> None:
-        log_retry(event)
-        if self._on_retry is not None:
-            self._on_retry(event)
+        return True
 
     def in_flight(self) -> int:
         """Distinct requests in flight (identical concurrent requests count once)."""

@@ -15,7 +15,6 @@ at 500 credentials per second"), and two identical mint requests must mint two c
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Mapping
@@ -29,11 +28,12 @@ from turnmeter.errors import GraphQLErrorDetail, MalformedResponse, TurnmeterErr
 from turnmeter.settings import ClientSettings
 from turnmeter.transport.classify import classify_failure, parse_errors
 from turnmeter.transport.http import AiohttpTransport
-from turnmeter.transport.observability import log_attempt, log_failure, log_retry
+from turnmeter.transport.observability import log_attempt
 from turnmeter.transport.ratelimit import RateBudget
 from turnmeter.transport.redact import Redactor
 from turnmeter.transport.response import BODY_EXCERPT
-from turnmeter.transport.retry import RetryEvent, RetryHook
+from turnmeter.transport.retry import RetryHook
+from turnmeter.transport.retrying import retrying
 
 #: No client-side query budget for REST (see the module docstring).
 NO_RATE_BUDGET = RateBudget(limit=None)
@@ -85,24 +85,14 @@ class RestTransport:
         """
         url = self.settings.endpoint.rstrip("/") + path
         body = b"" if payload is None else orjson.dumps(payload)
-        policy = self.settings.retry
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._attempt(url, body, operation, attempt)
-            except TurnmeterError as exc:
-                elapsed = time.monotonic() - started
-                delay = policy.delay_after(exc, attempt, elapsed, self._rng)
-                if delay is None:
-                    log_failure(operation, attempt, elapsed, exc)
-                    raise
-                event = RetryEvent(operation, attempt, delay, exc, elapsed)
-                log_retry(event)
-                if self._on_retry is not None:
-                    self._on_retry(event)
-                await asyncio.sleep(delay)
+        return await retrying(
+            lambda attempt: self._attempt(url, body, operation, attempt),
+            policy=self.settings.retry,
+            operation=operation,
+            started=time.monotonic(),
+            rng=self._rng,
+            on_retry=self._on_retry,
+        )
 
     async def _attempt(self, url: str, body: bytes, operation: str, attempt: int) -> RestAnswer:
         sent = time.monotonic()
