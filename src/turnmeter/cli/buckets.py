@@ -79,9 +79,8 @@ def fill_series(
     partial = [bucket for bucket in buckets(span, every) if bucket.partial]
     # A source that keeps sums only (the ledger) answers without the average: no column then,
     # rather than zeros that would read as "no connections".
-    average = every.average if any(every.average in row for row in found.values()) else None
-    if not found:
-        average = every.average
+    kept = not found or any(every.average in row for row in found.values())
+    average = every.average if kept else None
     for bucket in buckets(span, every):
         row = found.get(bucket.label(every))
         if row is None:

@@ -219,17 +219,18 @@ def _order_term(item: str, dimensions: tuple[str, ...]) -> str:
 
 def decode_sfu_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """SQL rows as SFU group objects (``dimensions``, ``sum``; ``count`` for confidence)."""
-    from turnmeter.sandbox.sql import dimension_value
+    from turnmeter.sandbox.sql import converter
 
-    kinds = [SFU_DIMENSIONS[name][1] for name in query.dimensions]
+    # One (memoising) converter per dimension for the whole answer, as TURN's groups have.
+    converters = [converter(SFU_DIMENSIONS[name][1]) for name in query.dimensions]
     n_dims = len(query.dimensions)
     groups: list[dict[str, Any]] = []
     for row in rows:
         if row[-1] == 0:
             continue  # no dimensions and no rows: an empty list, not a zero row
         dims = {
-            name: dimension_value(kind, value)
-            for name, kind, value in zip(query.dimensions, kinds, row, strict=False)
+            name: value if convert is None else convert(value)
+            for name, convert, value in zip(query.dimensions, converters, row, strict=False)
         }
         sums = dict(zip(query.sums, row[n_dims:-1], strict=True))
         groups.append({"dimensions": dims, "sum": sums, "avg": {}, "count": row[-1]})

@@ -269,7 +269,7 @@ def _group_builder(query: GroupQuery) -> Callable[[Sequence[Any]], dict[str, Any
     scope: dict[str, Any] = {}
     dims = []
     for index, name in enumerate(query.dimensions):
-        convert = _converter(DIMENSIONS[name][1])
+        convert = converter(DIMENSIONS[name][1])
         value = f"row[{index}]"
         if convert is not None:
             scope[f"c{index}"] = convert
@@ -286,7 +286,7 @@ def _group_builder(query: GroupQuery) -> Callable[[Sequence[Any]], dict[str, Any
     return eval(source, scope)  # type: ignore[no-any-return]
 
 
-def _converter(kind: str) -> Any:
+def converter(kind: str) -> Any:
     """A memoising epoch-seconds -> datetime (or date) function, or None for strings."""
     if kind not in ("time", "date"):
         return None
@@ -300,9 +300,3 @@ def _converter(kind: str) -> Any:
         return found
 
     return convert
-
-
-def dimension_value(kind: str, value: Any) -> Any:
-    """One SQL dimension value as its GraphQL value (epoch seconds -> datetime or date)."""
-    convert = _converter(kind)
-    return value if convert is None else convert(value)
