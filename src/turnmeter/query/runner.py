@@ -185,7 +185,7 @@ class _Fetcher:
             if self.paging:
                 # Every key strictly after the one before, across the page boundary too: a
                 # repeated row would be summed twice, a page out of order skips rows.
-                keys = [self.key(row) for row in page]
+                keys = list(map(self.key, page))
                 check_page(self.paging, last, keys, f"a page of window {window.start:%FT%TZ}")
             rows.extend(page)
             if len(page) < self.page_size or not self.paging:
