@@ -10,36 +10,34 @@ composes (``turnmeter.decode.builder``). It imports nothing from turnmeter.
 Two ways, one verdict:
 
 * :meth:`RowDecoder.decode_body`: msgspec decodes the body into ``Struct`` objects in C (strict
-  ints and int64 bounds, strings, floats, bools, non-null objects; unselected fields skipped),
-  then every column is moved into the rows without a Python loop per row or per field: ``map``
-  over ``attrgetter``s, ``datetime.fromisoformat`` over a whole column, slot setters over the
-  rows. ``Time`` and ``Date`` must be in Cloudflare's own form (``2025-01-01T00:00:00Z``,
-  ``2025-01-01``); anything else (another offset, a fraction, a bad value, ``errors``) makes it
-  decline with ``None``.
-* :meth:`RowDecoder.__call__`: the strict walk over parsed JSON. It accepts RFC 3339 times with
-  any offset and refuses everything else with :class:`Refused`, whose message names the path:
-  ``UsageTimeseries: accounts[0].callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected
-  int64, got 'x'``.
+  ints and int64 bounds, strings, floats, bools, non-null objects, ``Time`` and ``Date`` parsed
+  as RFC 3339; unselected fields skipped), then every column is moved into the rows without a
+  Python loop per row or per field: ``map`` over ``attrgetter``s, then the row class over the
+  columns (the generated rows are frozen msgspec Structs, built in C). Any other body (a bad
+  value, ``errors``) makes it decline with ``None``.
+* :meth:`RowDecoder.__call__`: the strict walk over parsed JSON. It refuses what the schema does
+  not allow with :class:`Refused`, whose message names the path: ``UsageTimeseries:
+  accounts[0].callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
+  Its ``Time`` and ``Date`` are msgspec's own parsers (``msgspec.convert``): one grammar, RFC
+  3339 with an offset, whichever way a body takes.
 
 Whatever the first way accepts, the second accepts with equal rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
-import re
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import fields, is_dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from itertools import repeat
 from operator import attrgetter
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 import msgspec
 
 R = TypeVar("R")
+S = TypeVar("S", bound=type)
 
 #: Above this many groups the cyclic GC is paused while rows are built.
 GC_PAUSE_MIN_ROWS = 1_000
@@ -48,11 +46,8 @@ VALUE_EXCERPT = 40
 #: The widest integer msgspec bounds in C; wider bounds (uint64) are checked on the column.
 _INT64 = (-(2**63), 2**63 - 1)
 
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)", re.ASCII)
-_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
-#: Cloudflare's own forms: every third character from index 4 is a separator.
-_TIME_SEPARATORS, _DATE_SEPARATORS = "--T::Z", "--"
-_NO_DIGITS = str.maketrans("", "", "0123456789")
+#: A Cloudflare ``Time``: RFC 3339 with an offset (a naive time would not compare with aware ones).
+_AWARE_TIME = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class Refused(ValueError):
@@ -93,6 +88,8 @@ class RowDecoder(Generic[R]):
         self.columns = tuple(columns)
         self._assemble = _assembler(row, len(self.columns))  # type: ignore[arg-type]
         self._envelope = _envelope(groups_key, self.leaves)
+        # Each leaf a row field at most once: its column can then be read in the same pass.
+        self._once = len(set(self.columns)) == len(self.columns)
         # Leaves read on the fast way: the row's fields and those msgspec cannot fully check.
         wanted = set(self.columns) | {i for i, leaf in enumerate(self.leaves) if _converter(leaf)}
         self._readers = {
@@ -126,10 +123,14 @@ class RowDecoder(Generic[R]):
         return rows  # None for no account: the walk says so
 
     def _from_structs(self, groups: list[Any]) -> list[R]:
-        read: dict[int, list[Any]] = {}
+        # A column needing no check beyond msgspec's stays a lazy map: the rows take it in one
+        # pass, no list in between.
+        read: dict[int, Iterable[Any]] = {}
         for index, (getter, convert) in self._readers.items():
-            column = list(map(getter, groups))
-            read[index] = column if convert is None else convert(column)
+            column: Iterable[Any] = map(getter, groups)
+            if convert is not None or not self._once:
+                column = list(column) if convert is None else convert(list(column))
+            read[index] = column
         return self._assemble([read[i] for i in self.columns], len(groups))
 
     def __call__(self, data: Any, operation: str | None = None) -> list[R]:
@@ -157,11 +158,21 @@ class RowDecoder(Generic[R]):
             return self._assemble([values[i] for i in self.columns], len(groups))
 
 
-def build_rows(row: type[R], columns: Sequence[Sequence[Any]], count: int) -> list[R]:
-    """``count`` rows of ``row`` from its fields' columns, without a Python loop per row."""
-    assemble = _assembler(row, len(columns))  # type: ignore[arg-type]  # classes are hashable
-    rows: list[R] = assemble(list(columns), count)
-    return rows
+def dataclass_view(row: S) -> S:
+    """Let :mod:`dataclasses` read a frozen msgspec ``Struct`` row as the dataclass it replaced.
+
+    ``dataclasses.fields``, ``asdict``, ``astuple``, ``replace`` and ``is_dataclass`` keep
+    working on rows (their public surface from when rows were frozen dataclasses): the Struct
+    gets the field table of a frozen dataclass twin with the same fields.
+    """
+    names = row.__struct_fields__  # type: ignore[attr-defined]
+    annotations = row.__annotations__
+    twin = dataclasses.make_dataclass(
+        row.__name__, [(n, annotations[n]) for n in names], frozen=True
+    )
+    row.__dataclass_fields__ = twin.__dataclass_fields__  # type: ignore[attr-defined]
+    row.__dataclass_params__ = twin.__dataclass_params__  # type: ignore[attr-defined]
+    return row
 
 
 class GCPause:
@@ -225,15 +236,14 @@ def _leaf_type(leaf: Leaf) -> Any:
         high = leaf.high if leaf.high is not None and leaf.high <= _INT64[1] else None
         kind = Annotated[int, msgspec.Meta(ge=low, le=high)]
     else:
-        kind = {"text": str, "float": float, "bool": bool, "time": str, "date": str}[leaf.kind]
+        kind = {"text": str, "float": float, "bool": bool, "time": _AWARE_TIME, "date": date}[
+            leaf.kind
+        ]
     return kind | None if leaf.nullable else kind
 
 
 def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
-    if leaf.kind == "time":
-        return _times
-    if leaf.kind == "date":
-        return _dates
+    # Only integers wider than int64 (msgspec bounds int64 in C) need a look at the column.
     if leaf.kind == "int" and (
         (leaf.high is not None and leaf.high > _INT64[1])
         or (leaf.low is not None and leaf.low < _INT64[0])
@@ -253,54 +263,12 @@ def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
     return None
 
 
-def _canonical(column: list[str], size: int, separators: str) -> None:
-    # A whole column at once, in C: every value `size` long, each separator in its place (a
-    # strided slice of the joined column), digits everywhere else. Raises TypeError for a null
-    # (nullable leaves then take the walk).
-    if set(map(len, column)) - {size}:
-        raise ValueError("not Cloudflare's own form")
-    joined, count = "".join(column), len(column)
-    for offset, separator in enumerate(separators):
-        if joined[4 + 3 * offset :: size] != separator * count:
-            raise ValueError("not Cloudflare's own form")
-    if joined.translate(_NO_DIGITS) != separators * count:
-        raise ValueError("not digits")
-
-
-def _times(column: list[Any]) -> list[Any]:
-    _canonical(column, 20, _TIME_SEPARATORS)
-    return list(map(datetime.fromisoformat, column))
-
-
-def _dates(column: list[Any]) -> list[Any]:
-    _canonical(column, 10, _DATE_SEPARATORS)
-    return list(map(date.fromisoformat, column))
-
-
 @functools.lru_cache(maxsize=512)
 def _assembler(row: type[Any], width: int) -> Callable[[list[Any], int], list[Any]]:
-    """How columns become rows: zip for tuples, slot setters for slotted dataclasses."""
+    """How columns become rows: zip for value tuples, else the row class mapped over the columns
+    (the generated rows and the DSL's are frozen msgspec Structs, whose __init__ is C)."""
     if row is tuple:
         return lambda columns, count: list(zip(*columns, strict=True)) if columns else [()] * count
-    if (
-        is_dataclass(row)
-        and "__slots__" in vars(row)
-        and not hasattr(row, "__post_init__")
-        and all(f.init for f in fields(row))
-        and len(fields(row)) == width
-    ):
-        # A frozen dataclass assigns through object.__setattr__ in Python; its slot descriptors
-        # are the same store, called from C by map() (what its __init__ does, minus the loop).
-        setters = [vars(row)[f.name].__set__ for f in fields(row)]
-        new = object.__new__
-
-        def slotted(columns: list[Any], count: int) -> list[Any]:
-            rows = list(map(new, repeat(row, count)))
-            for setter, column in zip(setters, columns, strict=True):
-                deque(map(setter, rows, column), maxlen=0)
-            return rows
-
-        return slotted
     return lambda columns, count: list(map(row, *columns)) if columns else [row()] * count
 
 
@@ -348,14 +316,11 @@ def _check(leaf: Leaf, value: Any) -> Any:
         return float(value) if type(value) is int else _BAD
     if kind == "bool":
         return value if type(value) is bool else _BAD
-    pattern, parse = (
-        (_RFC3339, datetime.fromisoformat) if kind == "time" else (_ISO_DATE, date.fromisoformat)
-    )
-    if type(value) is not str or not pattern.fullmatch(value):
+    if type(value) is not str:
         return _BAD
-    try:
-        return parse(value)
-    except ValueError:
+    try:  # msgspec's own parsers: the same grammar as the msgspec way's
+        return msgspec.convert(value, _AWARE_TIME if kind == "time" else date)
+    except msgspec.ValidationError:
         return _BAD
 
 

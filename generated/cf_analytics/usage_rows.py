@@ -9,16 +9,17 @@ the decoders are row_decoding.RowDecoder instances: msgspec from bytes, a strict
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from .row_decoding import Leaf, RowDecoder
+import msgspec
+
+from .row_decoding import Leaf, RowDecoder, dataclass_view
 
 __all__ = ['AppUsage', 'CustomerKeyUsage', 'CustomerUsage', 'KeyUsage', 'SFU_TOP_APPS_DECODER', 'SFU_USAGE_TIMESERIES_DECODER', 'SFU_USAGE_TOTAL_DECODER', 'SeriesPoint', 'SfuSeriesPoint', 'SfuUsageTotals', 'TOP_CUSTOM_IDENTIFIERS_DECODER', 'TOP_KEYS_BY_EGRESS_DECODER', 'USAGE_FOR_CUSTOM_IDENTIFIER_DECODER', 'USAGE_TIMESERIES_DECODER', 'USAGE_TOTAL_DECODER', 'UsageTotals']
 
 
-@dataclass(frozen=True, slots=True)
-class AppUsage:
+@dataclass_view
+class AppUsage(msgspec.Struct, frozen=True, gc=False):
     """Bytes of one Realtime SFU app."""
 
     app_id: str
@@ -39,8 +40,8 @@ SFU_TOP_APPS_DECODER: RowDecoder[AppUsage] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SfuSeriesPoint:
+@dataclass_view
+class SfuSeriesPoint(msgspec.Struct, frozen=True, gc=False):
     """SFU bytes in one minute (``minute`` is the bucket's start, UTC)."""
 
     minute: datetime
@@ -61,8 +62,8 @@ SFU_USAGE_TIMESERIES_DECODER: RowDecoder[SfuSeriesPoint] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SfuUsageTotals:
+@dataclass_view
+class SfuUsageTotals(msgspec.Struct, frozen=True, gc=False):
     """SFU bytes over a whole range (the facade answers them as ``UsageTotals``)."""
 
     egress_bytes: int
@@ -81,8 +82,8 @@ SFU_USAGE_TOTAL_DECODER: RowDecoder[SfuUsageTotals] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerUsage:
+@dataclass_view
+class CustomerUsage(msgspec.Struct, frozen=True, gc=False):
     """Egress of one custom identifier (one of your customers)."""
 
     custom_identifier: str
@@ -101,8 +102,8 @@ TOP_CUSTOM_IDENTIFIERS_DECODER: RowDecoder[CustomerUsage] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class KeyUsage:
+@dataclass_view
+class KeyUsage(msgspec.Struct, frozen=True, gc=False):
     """Egress of one TURN key."""
 
     key_id: str
@@ -121,8 +122,8 @@ TOP_KEYS_BY_EGRESS_DECODER: RowDecoder[KeyUsage] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerKeyUsage:
+@dataclass_view
+class CustomerKeyUsage(msgspec.Struct, frozen=True, gc=False):
     """Egress of one custom identifier through one TURN key."""
 
     custom_identifier: str
@@ -143,8 +144,8 @@ USAGE_FOR_CUSTOM_IDENTIFIER_DECODER: RowDecoder[CustomerKeyUsage] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesPoint:
+@dataclass_view
+class SeriesPoint(msgspec.Struct, frozen=True, gc=False):
     """Egress in one minute (``minute`` is the bucket's start, UTC)."""
 
     minute: datetime
@@ -163,8 +164,8 @@ USAGE_TIMESERIES_DECODER: RowDecoder[SeriesPoint] = RowDecoder(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
+@dataclass_view
+class UsageTotals(msgspec.Struct, frozen=True, gc=False):
     """Bytes moved over a whole range; zero when there was no usage."""
 
     egress_bytes: int

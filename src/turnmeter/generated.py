@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cf_analytics.input_types import (
         AccountCallsUsageAdaptiveGroupsFilter_InputObject as SfuFilterInput,
     )
-    from cf_analytics.row_decoding import GCPause, Refused, RowDecoder, build_rows
+    from cf_analytics.row_decoding import GCPause, Refused, RowDecoder, dataclass_view
     from cf_analytics.row_decoding import Leaf as DecoderLeaf
     from cf_analytics.transport_base_client import dump_variables
     from cf_analytics.usage_rows import (
@@ -55,7 +55,7 @@ __all__ = [
     "SfuOrderBy",
     "SfuSeriesPoint",
     "UsageTotals",
-    "build_rows",
+    "dataclass_view",
     "dump_variables",
 ]
 
@@ -67,7 +67,7 @@ _LAZY = {
     "Refused": ("cf_analytics.row_decoding", "Refused"),
     "RowDecoder": ("cf_analytics.row_decoding", "RowDecoder"),
     "GCPause": ("cf_analytics.row_decoding", "GCPause"),
-    "build_rows": ("cf_analytics.row_decoding", "build_rows"),
+    "dataclass_view": ("cf_analytics.row_decoding", "dataclass_view"),
     **{
         name: ("cf_analytics.usage_rows", name)
         for name in (

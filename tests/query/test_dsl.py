@@ -158,7 +158,7 @@ def test_rows_are_typed_frozen_and_slotted() -> None:
     row = cls(date(2024, 8, 8), T0, "k", 5)
     assert row.as_dict() == {"date": date(2024, 8, 8), "hour": T0, "key_id": "k", "egress_bytes": 5}
     assert repr(row).startswith("Row(date=")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         row.key_id = "other"  # type: ignore[misc]
     assert not hasattr(row, "__dict__")
 

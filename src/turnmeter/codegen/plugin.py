@@ -47,10 +47,11 @@ the decoders are row_decoding.RowDecoder instances: msgspec from bytes, a strict
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from .row_decoding import Leaf, RowDecoder
+import msgspec
+
+from .row_decoding import Leaf, RowDecoder, dataclass_view
 
 __all__ = [{names}]
 '''

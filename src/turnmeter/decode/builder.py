@@ -81,8 +81,8 @@ def decoder_source(shape: Shape, operation: str, constant: str, row: RowSpec) ->
     specs = leaf_specs(shape)
     kinds = {".".join(spec[0]): (spec[2], spec[3]) for spec in specs}
     lines = [
-        "@dataclass(frozen=True, slots=True)",
-        f"class {row.name}:",
+        "@dataclass_view",
+        f"class {row.name}(msgspec.Struct, frozen=True, gc=False):",
         f'    """{row.doc}"""',
         "",
     ]

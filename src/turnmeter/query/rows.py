@@ -1,10 +1,12 @@
 """Typed result rows for DSL queries, and the decoder from a response to value tuples.
 
-Each query shape gets its own frozen, slotted dataclass (made once and cached) whose fields are
+Each query shape gets its own frozen msgspec ``Struct`` (made once and cached) whose fields are
 the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``date`` for
 ``date``, ``str`` for the other dimensions and ``int`` for every metric. All of them subclass
-:class:`QueryRow`. Internally rows travel as plain tuples (dimensions, then metrics): merging
-and sorting tuples is the cheap path, and the dataclass is built once per final row.
+:class:`QueryRow`, and :mod:`dataclasses` reads them as the frozen dataclasses they used to be
+(``row_decoding.dataclass_view``). Internally rows travel as plain tuples (dimensions, then
+metrics): merging and sorting tuples is the cheap path, and the row is built once per final row,
+in C (a Struct's ``__init__``).
 
 Decoding is the one decoder builder's (:mod:`turnmeter.decode.builder`): the same
 ``row_decoding.RowDecoder`` the generated usage methods run, built here at run time for the shape
@@ -13,10 +15,10 @@ the query composes, checking every leaf of every group against the schema.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from datetime import date, datetime
+from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,17 +43,36 @@ class QueryRow:
 
     def as_dict(self) -> dict[str, Any]:
         """The row as ``{field name: value}``, in selection order."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        names: tuple[str, ...] = getattr(self, "__struct_fields__", ())
+        return {name: getattr(self, name) for name in names}
 
 
 @functools.lru_cache(maxsize=256)
 def row_class(fields: tuple[FieldSpec, ...]) -> type[QueryRow]:
-    """The frozen slotted dataclass for rows with ``fields`` (one per shape)."""
+    """The frozen row class for rows with ``fields`` (one per shape)."""
+    # Imported here: msgspec stays out of `import turnmeter`.
+    import msgspec
+
+    from turnmeter.generated import dataclass_view
+
     spec = [(f.name, _PY_TYPES[f.kind]) for f in fields]
     # One name for every shape: rows print as Row(key_id='...', egress_bytes=...).
-    cls = dataclasses.make_dataclass("Row", spec, bases=(QueryRow,), frozen=True, slots=True)
-    cls.__module__ = __name__
-    return cls
+    cls = msgspec.defstruct(
+        "Row", spec, bases=(_struct_base(),), module=__name__, frozen=True, gc=False
+    )
+    row: type[QueryRow] = dataclass_view(cls)  # type: ignore[assignment]  # the base is one
+    return row
+
+
+@functools.cache
+def _struct_base() -> type[QueryRow]:
+    # A Struct base that is also a QueryRow: isinstance(row, QueryRow) holds for every shape.
+    import msgspec
+
+    class StructRow(msgspec.Struct, QueryRow, frozen=True, gc=False):
+        pass
+
+    return StructRow
 
 
 @functools.lru_cache(maxsize=256)
@@ -72,13 +93,8 @@ def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecode
 
 
 def build_rows(cls: type[QueryRow], values: list[Values]) -> list[QueryRow]:
-    """Final rows of ``cls`` from value tuples: columns moved in by C, not one call per row."""
-    from turnmeter.generated import build_rows as from_columns
-
-    if not values:
-        return []
-    rows: list[QueryRow] = from_columns(cls, list(zip(*values, strict=True)), len(values))
-    return rows
+    """Final rows of ``cls`` from value tuples, built in C (no Python call per row)."""
+    return list(starmap(cls, values))
 
 
 def paused_gc(rows: int) -> Any:
