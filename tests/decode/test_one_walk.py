@@ -14,7 +14,7 @@ from tests.usage_data import NOW, START
 from turnmeter import MalformedResponse, TurnUsage
 from turnmeter.generated import Refused
 from turnmeter.query.catalog import lookup
-from turnmeter.query.rows import decoder
+from turnmeter.query.rows import decoder, row_class
 from turnmeter.sandbox import Fault, Sandbox
 
 SERIES = CASES["UsageTimeseries"]
@@ -36,10 +36,16 @@ def hour_key_groups(rows: int) -> list[dict[str, Any]]:
     ]
 
 
-def test_the_dsl_decodes_into_tuples_with_the_shared_decoder() -> None:
+def test_the_dsl_decodes_into_its_rows_with_the_shared_decoder() -> None:
     rows = decoder(HOUR_KEY)(response(hour_key_groups(6)))
-    assert rows[4] == (datetime(2025, 1, 1, 1, tzinfo=UTC), "key-4", 4, date(2025, 1, 1))
-    assert [row[0].hour for row in rows] == [0, 1, 2, 0, 1, 2]
+    assert type(rows[4]) is row_class(HOUR_KEY)
+    assert rows[4].as_dict() == {
+        "hour": datetime(2025, 1, 1, 1, tzinfo=UTC),
+        "key_id": "key-4",
+        "egress_bytes": 4,
+        "date": date(2025, 1, 1),
+    }
+    assert [row.hour.hour for row in rows] == [0, 1, 2, 0, 1, 2]
     assert decoder(HOUR_KEY) is decoder(HOUR_KEY)  # built once per shape
 
 

@@ -98,6 +98,17 @@ class Query:
             raise QueryError(f"limit must be a positive integer or None, got {self.limit!r}")
 
     @property
+    def total_order(self) -> tuple[OrderKey, ...]:
+        """``order_keys``, then every other selected dimension ascending: no two groups tie.
+
+        The order the server is asked for and the client sorts by, so a window's top N is the
+        first N of one defined order (ties at the cut cannot pick arbitrary groups).
+        """
+        ordered = {key.field for key in self.order_keys}
+        rest = (OrderKey(d, False, self.dataset) for d in self.dimension_specs if d not in ordered)
+        return (*self.order_keys, *rest)
+
+    @property
     def fields(self) -> tuple[FieldSpec, ...]:
         """Selected fields in row order: dimensions, then metrics."""
         return self.dimension_specs + self.metric_specs

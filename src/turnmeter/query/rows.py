@@ -4,9 +4,9 @@ Each query shape gets its own frozen msgspec ``Struct`` (made once and cached) w
 the selected names, typed ``datetime`` (UTC) for ``datetime*`` dimensions, ``date`` for
 ``date``, ``str`` for the other dimensions and ``int`` for every metric. All of them subclass
 :class:`QueryRow`, and :mod:`dataclasses` reads them as the frozen dataclasses they used to be
-(``row_decoding.dataclass_view``). Internally rows travel as plain tuples (dimensions, then
-metrics): merging and sorting tuples is the cheap path, and the row is built once per final row,
-in C (a Struct's ``__init__``).
+(``row_decoding.dataclass_view``). The decoder builds them straight from the response, in C (a
+Struct's ``__init__``); windows are merged, sorted and cut on those rows, with no value tuples
+in between.
 
 Decoding is the one decoder builder's (:mod:`turnmeter.decode.builder`): the same
 ``row_decoding.RowDecoder`` the generated usage methods run, built here at run time for the shape
@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import date, datetime
-from itertools import starmap
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 
 from turnmeter.query.catalog import FieldSpec
 from turnmeter.query.datasets import TURN, Dataset
-
-Values = tuple[Any, ...]
 
 _PY_TYPES: Mapping[str, type] = {"string": str, "time": datetime, "date": date, "int": int}
 
@@ -76,8 +73,8 @@ def _struct_base() -> type[QueryRow]:
 
 
 @functools.lru_cache(maxsize=256)
-def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecoder[Values]:
-    """The decoder from a response to value tuples in ``fields`` order (one per shape).
+def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecoder[QueryRow]:
+    """The decoder from a response to rows of :func:`row_class` (one per shape).
 
     Give it to the transport (``execute(..., decoder=...)``): it is then the one strict type
     walk of the answer.
@@ -89,16 +86,4 @@ def decoder(fields: tuple[FieldSpec, ...], dataset: Dataset = TURN) -> RowDecode
     from turnmeter.query.document import document_for
 
     shape = shape_of(document_for(fields, dataset), dataset.operation_name)
-    return row_decoder(shape, dataset.operation_name, tuple, paths)
-
-
-def build_rows(cls: type[QueryRow], values: list[Values]) -> list[QueryRow]:
-    """Final rows of ``cls`` from value tuples, built in C (no Python call per row)."""
-    return list(starmap(cls, values))
-
-
-def paused_gc(rows: int) -> Any:
-    """A context pausing the cyclic GC while ``rows`` rows are built (when that is many)."""
-    from turnmeter.generated import GCPause
-
-    return GCPause(rows)
+    return row_decoder(shape, dataset.operation_name, row_class(fields), paths)

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from turnmeter.errors import ConfigError, MalformedResponse, QueryError
@@ -28,7 +28,7 @@ from turnmeter.query.datasets import TURN, Dataset
 from turnmeter.query.document import document_for
 from turnmeter.query.filters import encode_filter
 from turnmeter.query.model import Query
-from turnmeter.query.rows import QueryRow, Values, build_rows, decoder, paused_gc, row_class
+from turnmeter.query.rows import QueryRow, decoder
 from turnmeter.query.windows import (
     Merger,
     Window,
@@ -60,8 +60,8 @@ class _Transport(Protocol):
         operation_name: str | None,
         variables: dict[str, Any],
         *,
-        decoder: RowDecoder[Values],
-    ) -> list[Values]: ...
+        decoder: RowDecoder[QueryRow],
+    ) -> list[QueryRow]: ...
 
 
 class _Settings(Protocol):
@@ -133,17 +133,16 @@ class _Fetcher:
         self.text = document_for(query.fields, query.dataset)
         self.decode = decoder(query.fields, query.dataset)
         self.paging = paging_order(query.dimension_specs)
-        positions = {spec: i for i, spec in enumerate(query.fields)}
-        # A row's key in the paging order: one value for one field, else a tuple (itemgetter's
+        # A row's key in the paging order: one value for one field, else a tuple (attrgetter's
         # own convention, which check_page reads).
-        self.key: Callable[[Values], Any] = (
-            itemgetter(*(positions[d] for d in self.paging)) if self.paging else tuple
+        self.key: Callable[[QueryRow], Any] = (
+            attrgetter(*(d.name for d in self.paging)) if self.paging else _no_key
         )
         self.where = query.where.to_filter() if query.where is not None else None
 
     async def page(
         self, window: Window, limit: int, order: Sequence[Any], after: dict[str, Any] | None
-    ) -> list[Values]:
+    ) -> list[QueryRow]:
         """One request: ``limit`` groups of ``window`` in ``order``, past ``after``."""
         conditions = [c for c in (self.where, after) if c is not None]
         raw: dict[str, Any] = {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
@@ -168,16 +167,17 @@ class _Fetcher:
         self.progress.page(len(rows))
         return rows
 
-    async def top_n(self, window: Window) -> list[Values]:
+    async def top_n(self, window: Window) -> list[QueryRow]:
         """The window's first ``limit`` groups in the query's order (one request)."""
         assert self.query.limit is not None
-        order = [key.enum for key in self.query.order_keys]
+        # The total order (tie-breakers included): the window's top N is then well defined.
+        order = [key.enum for key in self.query.total_order]
         return await self.page(window, self.query.limit, order, None)
 
-    async def everything(self, window: Window) -> list[Values]:
+    async def everything(self, window: Window) -> list[QueryRow]:
         """Every group of the window, paged in the keyset order."""
         order = [self.dataset.order_value(d, False) for d in self.paging]
-        rows: list[Values] = []
+        rows: list[QueryRow] = []
         after: dict[str, Any] | None = None
         last: Any = None
         while True:
@@ -248,8 +248,8 @@ async def _plan(
 
 async def _each_window(
     windows: Sequence[Window],
-    fetch: Callable[[Window], Awaitable[list[Values]]],
-    consume: Callable[[list[Values]], None],
+    fetch: Callable[[Window], Awaitable[list[QueryRow]]],
+    consume: Callable[[list[QueryRow]], None],
     concurrency: int,
     progress: _Progress,
 ) -> None:
@@ -279,12 +279,13 @@ async def run_query(
     progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     direct = plan.groups_whole and query.limit is not None
-    merger = Merger(query)
+    merger = Merger(query, plan.groups_whole)
     fetch = fetcher.top_n if direct else fetcher.everything
     await _each_window(plan.windows, fetch, merger.add, concurrency, progress)
-    rows = merger.rows()
-    with paused_gc(len(rows)):
-        return build_rows(row_class(query.fields), top(query, rows))
+    if direct and len(plan.windows) == 1:
+        # One answer, in the total order the server was asked for, cut by it: already final.
+        return merger.rows()
+    return top(query, merger.rows())
 
 
 async def stream_query(
@@ -299,8 +300,7 @@ async def stream_query(
         raise QueryError(_not_streamable(query, limits))
     progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
-    cls = row_class(query.fields)
-    pending: deque[asyncio.Task[list[Values]]] = deque()
+    pending: deque[asyncio.Task[list[QueryRow]]] = deque()
     windows = iter(plan.windows)
     emitted = 0
     try:
@@ -315,8 +315,8 @@ async def stream_query(
                 return
             rows = await pending.popleft()
             progress.window()
-            for values in rows:
-                yield cls(*values)
+            for row in rows:
+                yield row
                 emitted += 1
                 if query.limit is not None and emitted >= query.limit:
                     return
@@ -324,6 +324,10 @@ async def stream_query(
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _no_key(row: QueryRow) -> tuple[()]:
+    return ()
 
 
 def _not_streamable(query: Query, limits: DatasetLimits) -> str:

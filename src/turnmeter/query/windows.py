@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from turnmeter.errors import MalformedResponse, MergeError, QueryError
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 #: server's clock running a little ahead of ours does not turn the clip into a refusal.
 CLIP_MARGIN = timedelta(minutes=1)
 
-Values = tuple[Any, ...]
 
 #: The earliest moment a datetime can hold: a notOlderThan reaching past it bounds nothing.
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -203,67 +203,81 @@ def _text(value: Any) -> str:
 class Merger:
     """Adds rows of the same group; refuses to add averages (they are not additive).
 
-    Windows (and pages) usually hold distinct groups: each batch is kept as it came, and only
-    when two batches (or one batch) repeat a group are the groups merged one by one.
+    With ``groups_whole`` (every group inside one window) the windows' rows are kept as they
+    came: no group is in two windows, and a window's pages are keyset-checked to advance, so
+    none repeats. Otherwise a set of group keys decides, and only repeated groups are added.
     """
 
-    def __init__(self, query: Query) -> None:
-        self._width = len(query.dimension_specs)
-        self._sum_positions = [
-            self._width + i for i, m in enumerate(query.metric_specs) if m.block == "sum"
+    def __init__(self, query: Query, groups_whole: bool = False) -> None:
+        names = [spec.name for spec in query.fields]
+        width = len(query.dimension_specs)
+        self._key: Callable[[Any], Any] = attrgetter(*names[:width]) if width else _no_key
+        self._sums = [
+            names[width + i] for i, m in enumerate(query.metric_specs) if m.block == "sum"
         ]
         self._has_avg = query.has_avg
-        self._batches: list[list[Values]] = []
+        self._whole = groups_whole
+        self._batches: list[list[Any]] = []
 
-    def add(self, rows: list[Values]) -> None:
-        """Fold ``rows`` (dimensions then metrics) into the merged groups."""
+    def add(self, rows: list[Any]) -> None:
+        """Fold a window's rows into the merged groups."""
         self._batches.append(rows)
 
-    def rows(self) -> list[Values]:
-        """The merged groups as value tuples (unordered)."""
+    def rows(self) -> list[Any]:
+        """The merged groups (unordered)."""
         batches = self._batches
         everything = batches[0] if len(batches) == 1 else list(chain.from_iterable(batches))
-        keys = set(map(itemgetter(slice(0, self._width)), everything))
-        if len(keys) == len(everything):
+        if self._whole or len(set(map(self._key, everything))) == len(everything):
             return everything  # no group twice: nothing to add
         return self._merged(everything)
 
-    def _merged(self, rows: list[Values]) -> list[Values]:
-        groups: dict[Values, list[Any]] = {}
-        width = self._width
+    def _merged(self, rows: list[Any]) -> list[Any]:
+        groups: dict[Any, Any] = {}
         for row in rows:
-            key = row[:width]
+            key = self._key(row)
             merged = groups.get(key)
             if merged is None:
-                groups[key] = list(row)
+                groups[key] = row
                 continue
             if self._has_avg:
                 raise MergeError(
                     f"group {key!r} came back from two windows or pages; its averages cannot "
                     "be merged exactly"
                 )
-            for position in self._sum_positions:
-                merged[position] += row[position]
-        return [tuple(values) for values in groups.values()]
+            sums = {name: getattr(merged, name) + getattr(row, name) for name in self._sums}
+            groups[key] = dataclasses.replace(merged, **sums)
+        return list(groups.values())
 
 
-def sort_rows(query: Query, rows: list[Values]) -> list[Values]:
-    """``rows`` in the server's order: the query's orderBy, then dimensions ascending."""
+def _no_key(row: Any) -> tuple[()]:
+    return ()
+
+
+def sort_rows(query: Query, rows: list[Any]) -> list[Any]:
+    """``rows`` in the query's total order: its orderBy, then the other dimensions ascending.
+
+    Rows are the DSL's rows (read by field name) or value tuples in field order (the ledger's).
+    """
     positions = {spec: i for i, spec in enumerate(query.fields)}
-    keys = [(positions[k.field], k.descending) for k in query.order_keys]
-    ordered = {position for position, _ in keys}
-    keys += [(i, False) for i in range(len(query.dimension_specs)) if i not in ordered]
+    keys = [(positions[k.field], k.descending) for k in query.total_order]
+    if not rows or not keys:
+        return rows
+    if isinstance(rows[0], tuple):
+        getter: Callable[..., Callable[[Any], Any]] = itemgetter
+        fields: list[Any] = list(range(len(query.fields)))
+    else:
+        getter, fields = attrgetter, [spec.name for spec in query.fields]
     if len({descending for _, descending in keys}) == 1:
         # One direction: one sort on the composite key.
-        rows.sort(key=itemgetter(*(p for p, _ in keys)), reverse=keys[0][1])
+        rows.sort(key=getter(*(fields[p] for p, _ in keys)), reverse=keys[0][1])
         return rows
     # Stable sorts from the least significant key up give a mixed ASC/DESC order.
     for position, descending in reversed(keys):
-        rows.sort(key=itemgetter(position), reverse=descending)
+        rows.sort(key=getter(fields[position]), reverse=descending)
     return rows
 
 
-def top(query: Query, rows: list[Values]) -> list[Values]:
+def top(query: Query, rows: list[Any]) -> list[Any]:
     """Sorted, and cut to the query's limit."""
     ordered = sort_rows(query, rows)
     return ordered if query.limit is None else ordered[: query.limit]
