@@ -190,6 +190,8 @@ def _hyphen_breaks(word: str, i: int) -> bool:
 
 def _word_chunks(word: str) -> list[str]:
     """textwrap's ``wordsep_re`` split of one word (no whitespace), ASCII only."""
+    if "-" not in word:  # only hyphens and dashes split a word
+        return [word]
     chunks = []
     start = 0
     while start < len(word):
