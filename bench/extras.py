@@ -115,10 +115,14 @@ def _wall(argv: list[str], runs: int = IMPORT_RUNS) -> float:
 
 
 #: A bare argparse program: what any argparse CLI pays before its own code runs (the console
-#: script pip writes imports ``re`` too).
+#: script pip writes imports ``re`` too). ``turnmeter --help`` imports no argparse
+#: (``turnmeter.cli.plain_help``), so it can start in less.
 ARGPARSE_FLOOR = (
     "import re, argparse; p = argparse.ArgumentParser(); p.add_argument('--x'); p.format_help()"
 )
+#: What the console script pip writes imports before turnmeter's code runs: ``turnmeter
+#: --help``'s floor.
+CONSOLE_SCRIPT_FLOOR = "import re, sys"
 
 
 def import_times() -> list[tuple[str, float, float]]:
@@ -134,7 +138,12 @@ def import_times() -> list[tuple[str, float, float]]:
             "a bare argparse program (`bench/extras.py` ARGPARSE_FLOOR)",
             [python, "-c", ARGPARSE_FLOOR],
         ),
+        (
+            "the console script's own imports (`bench/extras.py` CONSOLE_SCRIPT_FLOOR)",
+            [python, "-c", CONSOLE_SCRIPT_FLOOR],
+        ),
         ("turnmeter --help", [cli, "--help"]),
+        ("python -m turnmeter --help", [python, "-m", "turnmeter", "--help"]),
     ]
     samples: dict[str, list[float]] = {name: [] for name, _ in commands}
     for _ in range(IMPORT_RUNS):

@@ -1,10 +1,11 @@
 """The ``turnmeter`` command line: a thin ``main(argv) -> int`` over the library.
 
-Only argparse is imported to start. :data:`COMMANDS` names every command with its module and
-its one-line help, so ``turnmeter --help`` (and a usage error) lists them without importing any
-command module; running a command imports its module alone, whose ``register(subparsers)``
-adds the real parser, and the handler imports what it needs (graphql-core, aiohttp,
-matplotlib) when it runs.
+:data:`COMMANDS` names every command with its module and its one-line help. ``turnmeter
+--help`` (also ``-h``, and no arguments) is printed from that table by
+:mod:`turnmeter.cli.plain_help` without importing argparse or any command module; any other
+argv goes to :mod:`turnmeter.cli.parser`, whose argparse parser lists the commands from the same
+table and imports a command's module only when it runs (its handler then imports graphql-core,
+aiohttp or matplotlib as it needs them).
 
 Adding a command: write ``register(subparsers)`` in its module and add one :class:`Command` line
 below (a test holds the table to what the modules register: names, order and help).
@@ -12,18 +13,24 @@ below (a test holds the table to what the modules register: names, order and hel
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import sys
-
-from turnmeter.cli.exit_codes import ExitCode
 
 # Not typing.TYPE_CHECKING: importing typing alone is a third of `turnmeter --help`'s budget.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
-    from typing import Any
+
+PROG = "turnmeter"
+DESCRIPTION = "Read Cloudflare Realtime TURN usage (bytes per key, credential, customer)."
+EPILOG = "Example: turnmeter demo"
+#: The top-level flags after argparse's own ``-h, --help``, as (flag, help).
+FLAGS = (
+    ("--debug", "show tracebacks on errors"),
+    ("--version", "show program's version number and exit"),
+)
+#: The argv lists that print the top-level help (no arguments: the help, exit code 2).
+_HELP_REQUESTS: tuple[list[str], ...] = ([], ["-h"], ["--help"])
 
 
 class Command(tuple[str, str, str]):
@@ -121,129 +128,34 @@ COMMANDS: tuple[Command, ...] = (
 COMMAND_MODULES = tuple(dict.fromkeys(command.module for command in COMMANDS))
 
 
-class _VersionAction(argparse.Action):
-    """``--version``, reading the installed version only when asked (importlib.metadata is
-    the slowest import ``--help`` would otherwise pay for)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
-        kwargs.setdefault("help", "show program's version number and exit")
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
-
-    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
-        from turnmeter.version import package_version
-
-        print(f"{parser.prog} {package_version()}")  # stdout, as argparse's own action
-        parser.exit()
-
-
-class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Subcommands listed from :data:`COMMANDS` and registered when one is chosen.
-
-    argparse needs only a name and a help line to list a command (and to refuse an unknown
-    one), but building a parser per command costs more than the rest of ``--help``: a listed
-    command is a placeholder until argparse picks it, then its module registers the real
-    parsers. (argparse's private names here have been stable since Python 3.2.)
-    """
-
-    def add_placeholder(self, command: Command) -> None:
-        self._choices_actions.append(self._ChoicesPseudoAction(command.name, (), command.help))
-        self._name_parser_map[command.name] = None
-
-    def __call__(
-        self, parser: argparse.ArgumentParser, namespace: Any, values: Any, *rest: Any
-    ) -> None:
-        name = values[0] if values else None
-        if name in self._name_parser_map and self._name_parser_map[name] is None:
-            self._register(next(c.module for c in COMMANDS if c.name == name))
-        super().__call__(parser, namespace, values, *rest)
-
-    def _register(self, module: str) -> None:
-        names = {c.name for c in COMMANDS if c.module == module}
-        for name in names:  # the real parsers take the placeholders' places
-            del self._name_parser_map[name]
-        self._choices_actions[:] = [a for a in self._choices_actions if a.dest not in names]
-        importlib.import_module(module).register(self)
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's formatter, with the terminal width read without importing shutil (which
-    pulls in bz2, lzma and zlib: a tenth of ``turnmeter --help``)."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_terminal_columns() - 2)
-
-
-def _terminal_columns() -> int:
-    # shutil.get_terminal_size's rule: $COLUMNS, else the terminal of stdout, else 80.
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
 def build_parser(*, lazy: bool = False) -> argparse.ArgumentParser:
-    """The argument parser with every command module's subcommands; ``lazy`` lists them from
-    :data:`COMMANDS` and imports a command's module only once argparse chooses it."""
-    parser = argparse.ArgumentParser(
-        prog="turnmeter",
-        description="Read Cloudflare Realtime TURN usage (bytes per key, credential, customer).",
-        epilog="Example: turnmeter demo",
-        formatter_class=_HelpFormatter,
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action=_VersionAction)
-    subparsers: _LazyCommands = parser.add_subparsers(  # type: ignore[assignment]
-        dest="command", metavar="COMMAND", action=_LazyCommands
-    )
-    for command in COMMANDS:
-        if lazy:
-            subparsers.add_placeholder(command)
-        elif command.name not in subparsers.choices:  # not added with its module's first
-            importlib.import_module(command.module).register(subparsers)
-    return parser
+    """The argument parser (see :func:`turnmeter.cli.parser.build_parser`)."""
+    from turnmeter.cli.parser import build_parser as build
+
+    return build(lazy=lazy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (see :mod:`turnmeter.cli.exit_codes`)."""
-    parser = build_parser(lazy=True)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args in _HELP_REQUESTS and _print_plain_help():
+        return 0 if args else 2  # ExitCode.USAGE without importing enum's class machinery
+    from turnmeter.cli.parser import run as run_parsed
+
+    return run_parsed(args)
+
+
+def _print_plain_help() -> bool:
+    from turnmeter.cli.plain_help import top_level_help
+
+    text = top_level_help()
+    if text is None:
+        return False
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits on --help and on usage errors
-        return int(exc.code or 0)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return ExitCode.USAGE
-    try:
-        return int(handler(args))
-    except KeyboardInterrupt:
-        print("turnmeter: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`turnmeter ... | head`): stop quietly, as shell tools do.
-        _silence_stdout()
-        return ExitCode.BROKEN_PIPE
-    except Exception as exc:
-        if args.debug:
-            raise
-        from turnmeter.cli.exit_codes import exit_code_for
-        from turnmeter.cli.messages import for_people
-
-        code, hint = exit_code_for(exc, rate_limit=getattr(args, "rate_limit_words", None))
-        print(f"turnmeter: {for_people(str(exc))}{hint}", file=sys.stderr)
-        return code
-
-
-def _silence_stdout() -> None:
-    # Python would report the broken pipe again when it flushes stdout at exit.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+        (sys.stdout or sys.stderr).write(text)
+    except (AttributeError, OSError):  # as argparse's print_help: no stdout is no error
+        return True
+    return True
 
 
 def run() -> None:
