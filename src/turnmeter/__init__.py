@@ -6,7 +6,6 @@ does not pay for aiohttp, pydantic and the generated client.
 
 from __future__ import annotations
 
-import importlib
 
 # Not typing.TYPE_CHECKING: importing typing alone is a third of `turnmeter --help`'s budget.
 TYPE_CHECKING = False
@@ -244,6 +243,8 @@ def __getattr__(name: str) -> Any:
         module, attribute = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'turnmeter' has no attribute {name!r}") from None
+    import importlib  # here, not at the top: `turnmeter --help` never needs it
+
     value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
