@@ -6,7 +6,6 @@ does not pay for aiohttp, pydantic and the generated client.
 
 from __future__ import annotations
 
-
 # Not typing.TYPE_CHECKING: importing typing alone is a third of `turnmeter --help`'s budget.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
