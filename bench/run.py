@@ -59,6 +59,7 @@ PACKAGES += ("ariadne-codegen", "msgspec")
 #: The extra benches (bench/<script>): arguments for a full run, and for --quick.
 EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
     ("bench_codegen.py", ["--runs", "1"], ["--runs", "1"]),
+    ("bench_scaling.py", [], ["--quick"]),
     ("bench_sandbox.py", [], ["--customers", "200", "--repeat", "3", "--load-rounds", "3"]),
     ("bench_windows.py", ["--runs", "1"], ["--runs", "1"]),
     ("bench_stream_memory.py", [], ["--rows", "100000"]),
@@ -75,10 +76,14 @@ EXTRAS: tuple[tuple[str, list[str], list[str]], ...] = (
 STDERR_TAIL = 8
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    """The prepared-answers server in its own process, and its URL."""
+def start_server(sizes: Sequence[int] = ()) -> tuple[subprocess.Popen[str], str]:
+    """The prepared-answers server in its own process (``sizes``: its prepared row counts),
+    and its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.server"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-m", "bench.server", *map(str, sizes)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     port = int(proc.stdout.readline().split()[1])

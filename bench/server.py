@@ -9,6 +9,7 @@ filter with ``AND``) an empty one: the series has no rows past its last one. The
 bytes for every contender, nothing computed per request.
 
     python -m bench.server        # prints "PORT <n>", then serves until killed
+    python -m bench.server 100 1000 100000   # other prepared sizes; maxPageSize the largest
 """
 
 from __future__ import annotations
@@ -74,10 +75,14 @@ def wide_body_for(rows: int) -> bytes:
 
 
 def build_app(sizes: tuple[int, ...] = SIZES) -> web.Application:
-    """An app answering ``POST /graphql`` with the prepared body for the requested ``limit``."""
+    """An app answering ``POST /graphql`` with the prepared body for the requested ``limit``.
+
+    The node limits' ``maxPageSize`` is Cloudflare's 10,000, or the largest size if larger
+    (so that one request can carry it: the scaling bench's 100,000 rows)."""
     bodies = {n: body_for(n) for n in (0, *sizes)}
     wide = {n: wide_body_for(n) for n in (0, *sizes)}
-    limits = {"viewer": {"accounts": [{"settings": {"callsTurnUsageAdaptiveGroups": LIMITS}}]}}
+    node = dict(LIMITS, maxPageSize=max(LIMITS["maxPageSize"], *sizes))
+    limits = {"viewer": {"accounts": [{"settings": {"callsTurnUsageAdaptiveGroups": node}}]}}
     limits_body = orjson.dumps({"data": limits})
 
     async def graphql(request: web.Request) -> web.Response:
@@ -97,8 +102,8 @@ def build_app(sizes: tuple[int, ...] = SIZES) -> web.Application:
     return app
 
 
-async def _serve() -> None:
-    runner = web.AppRunner(build_app(), access_log=None)
+async def _serve(sizes: tuple[int, ...]) -> None:
+    runner = web.AppRunner(build_app(sizes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -109,6 +114,6 @@ async def _serve() -> None:
 
 if __name__ == "__main__":
     try:
-        asyncio.run(_serve())
+        asyncio.run(_serve(tuple(int(n) for n in sys.argv[1:]) or SIZES))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -174,33 +174,39 @@ class _Fetcher:
         order = [key.enum for key in self.query.total_order]
         return await self.page(window, self.query.limit, order, None)
 
-    async def everything(self, window: Window) -> list[QueryRow]:
-        """Every group of the window, paged in the keyset order."""
+    async def everything(self, window: Window, most: int | None = None) -> list[QueryRow]:
+        """Every group of the window (the first ``most``), paged in the keyset order."""
         order = [self.dataset.order_value(d, False) for d in self.paging]
         rows: list[QueryRow] = []
         after: dict[str, Any] | None = None
         last: Any = None
         while True:
-            page = await self.page(window, self.page_size, order, after)
+            # A caller that stops after `most` rows (stream's limit) is asked no more than that.
+            size = self.page_size if most is None else min(self.page_size, most - len(rows))
+            page = await self.page(window, size, order, after)
             if self.paging:
                 # Every key strictly after the one before, across the page boundary too: a
                 # repeated row would be summed twice, a page out of order skips rows.
                 keys = list(map(self.key, page))
                 check_page(self.paging, last, keys, f"a page of window {window.start:%FT%TZ}")
             rows.extend(page)
-            if len(page) < self.page_size or not self.paging:
+            if len(page) < size or not self.paging or len(rows) == most:
                 return rows
             last = keys[-1]
             after = keyset_after(self.paging, last if len(self.paging) > 1 else (last,))
 
 
-def check_limits(query: Query, limits: DatasetLimits) -> None:
-    """Refuse, before any request, what the node's limits would refuse."""
+def check_limits(query: Query, limits: DatasetLimits, *, paged_limit: bool = False) -> None:
+    """Refuse, before any request, what the node's limits would refuse.
+
+    ``paged_limit``: the limit only stops reading (``stream()``, which pages), so it may be
+    over ``maxPageSize``; ``query()``'s limit is one page's.
+    """
     if not limits.enabled:
         raise QueryError(
             f"the {query.dataset.label} analytics node is not enabled for this account"
         )
-    if query.limit is not None and query.limit > limits.max_page_size:
+    if not paged_limit and query.limit is not None and query.limit > limits.max_page_size:
         raise QueryError(
             f"limit {query.limit} is over this account's maxPageSize ({limits.max_page_size}); "
             "use limit=None to get every row (turnmeter pages through them)"
@@ -227,6 +233,7 @@ async def _plan(
     until: datetime,
     clip: bool,
     clock: Clock | None,
+    streaming: bool = False,
 ) -> tuple[DatasetLimits, WindowPlan]:
     if not isinstance(query, Query):
         raise QueryError(f"expected a turnmeter Query, got {type(query).__name__}")
@@ -241,7 +248,7 @@ async def _plan(
             )
         )
     limits = await host.limits_cached()
-    check_limits(query, limits)
+    check_limits(query, limits, paged_limit=streaming)
     start, end = bounded_range(since, until, limits, (clock or utc_now)(), clip=clip)
     return limits, plan_windows(query, start, end, limits)
 
@@ -295,7 +302,7 @@ async def stream_query(
     concurrency = _concurrency(options.concurrency)
     if query.order_keys:
         raise QueryError("stream() yields rows in time order; use query() for order_by")
-    limits, plan = await _plan(host, query, since, until, options.clip, options.clock)
+    limits, plan = await _plan(host, query, since, until, options.clip, options.clock, True)
     if not plan.groups_whole:
         raise QueryError(_not_streamable(query, limits))
     progress = _Progress(len(plan.windows), options.on_progress)
@@ -310,7 +317,7 @@ async def stream_query(
                 window = next(windows, None)
                 if window is None:
                     break
-                pending.append(asyncio.ensure_future(fetcher.everything(window)))
+                pending.append(asyncio.ensure_future(fetcher.everything(window, query.limit)))
             if not pending:
                 return
             rows = await pending.popleft()
