@@ -29,6 +29,7 @@ from turnmeter.sandbox.sql import (
     GroupQuery,
     Projection,
     build_sql,
+    distinct_terms,
     plain_columns,
     sql_value,
     where_clause,
@@ -218,7 +219,7 @@ def split_sql(
             return build_sql(query, project)  # the raw statement refuses it in Cloudflare's words
     terms += [f"{d} ASC" for d in dims]
     if terms:
-        sql += " ORDER BY " + ", ".join(terms)
+        sql += " ORDER BY " + ", ".join(distinct_terms(terms))
     return sql + " LIMIT ?", [*head, *params, query.limit]
 
 

@@ -216,7 +216,21 @@ def _order_terms(query: GroupQuery) -> list[str]:
             raise Refusal(f'cannot order by "{field}": it is not one of the selected dimensions')
         terms.append(f"{expression} {direction}")
     terms.extend(f"{DIMENSIONS[name][0]} ASC" for name in query.dimensions)
-    return terms
+    return distinct_terms(terms)
+
+
+def distinct_terms(terms: Sequence[str]) -> list[str]:
+    """ORDER BY terms without a later one on an expression already sorted by: it could never
+    change the order, and SQLite then sees that the GROUP BY's order is the ORDER BY's (a
+    minute x datacenter answer is sorted once, not twice)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for term in terms:
+        expression = term.rpartition(" ")[0]
+        if expression not in seen:
+            seen.add(expression)
+            kept.append(term)
+    return kept
 
 
 #: A statement's select list, from its column expressions (the query's dimensions, sums and
