@@ -96,7 +96,7 @@ def _written_by_sql(
         blocks = json_groups.shape(
             group_type, _plan(context, group_type, field_nodes), pending.query
         )
-    except (_Unplannable, json_groups.NotJson):
+    except Exception:  # anything the plan does not cover: the general path decides
         return None
     try:
         text = pending.store.group_json(pending.query, json_groups.projection(blocks))
