@@ -6,6 +6,9 @@ groups' shape is fixed by the selection set, so :class:`GroupsExecutionContext` 
 (aliases, fragments, ``@skip``/``@include`` and ``__typename`` included, through graphql-core's
 own ``collect_sub_fields``) and builds each group with the same scalar serializers.
 
+When the selection is scalar leaves only and the resolver left the groups unread
+(:class:`.PendingGroups`), SQLite writes them as JSON itself (see json_groups.py).
+
 Anything the plan does not cover (the ALPHA ``confidence`` block, a null leaf, a value a
 serializer refuses) makes it give up on that node before anything is sent, and graphql-core
 completes the node as before: its errors and paths stay exactly graphql-core's.
@@ -13,6 +16,7 @@ completes the node as before: its errors and paths stay exactly graphql-core's.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +32,9 @@ from graphql import (
 from graphql.execution import ExecutionContext
 from graphql.execution.collect_fields import collect_sub_fields
 from graphql.pyutils import Path
+
+from turnmeter.sandbox import json_groups
+from turnmeter.sandbox.json_groups import JsonText, PendingGroups
 
 #: Blocks of a group the plan can build: graphql-core's default resolver reads them as keys.
 _BLOCKS = frozenset(("dimensions", "sum", "avg"))
@@ -63,11 +70,39 @@ class GroupsExecutionContext(ExecutionContext):
         path: Path,
         result: Any,
     ) -> Any:
+        if info.field_name == self.turn_field and isinstance(result, PendingGroups):
+            written = _written_by_sql(self, return_type, field_nodes, result)
+            if written is not None:
+                return written
+            result = result.groups()
         if info.field_name == self.turn_field and isinstance(result, list):
             completed = _complete_by_plan(self, return_type, field_nodes, result)
             if completed is not None:
                 return completed
         return super().complete_value(return_type, field_nodes, info, path, result)
+
+
+def _written_by_sql(
+    context: ExecutionContext,
+    return_type: GraphQLOutputType,
+    field_nodes: list[FieldNode],
+    pending: PendingGroups,
+) -> JsonText | None:
+    """The groups as SQLite writes them, or None when the general path must build them."""
+    group_type = _list_item_type(return_type)
+    if group_type is None:
+        return None
+    try:
+        blocks = json_groups.shape(
+            group_type, _plan(context, group_type, field_nodes), pending.query
+        )
+    except Exception:  # anything the plan does not cover: the general path decides
+        return None
+    try:
+        text = pending.store.group_json(pending.query, json_groups.projection(blocks))
+    except sqlite3.Error:  # (no JSON functions, say): the plain statement decides what fails
+        return None
+    return None if text is None else JsonText(text)
 
 
 def _complete_by_plan(

@@ -18,6 +18,7 @@ from graphql.execution.collect_fields import collect_sub_fields
 
 from turnmeter.sandbox import refusals, sfu
 from turnmeter.sandbox.accounts import AccountData
+from turnmeter.sandbox.json_groups import PendingGroups
 from turnmeter.sandbox.limits import check_node
 from turnmeter.sandbox.model import SandboxConfig
 from turnmeter.sandbox.sql import AVGS, DIMENSIONS, SUMS, GroupQuery
@@ -81,7 +82,7 @@ def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
         "notOlderThan": limits.not_older_than,
     }
 
-    def turn_node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]]:
+    def turn_node(info: GraphQLResolveInfo, **args: Any) -> list[dict[str, Any]] | PendingGroups:
         query, confidence = read_group_query(info, args)
         check_node(
             limits,
@@ -93,10 +94,11 @@ def _account(scope: RequestScope, account_tag: str) -> dict[str, Any]:
         )
         # Plain blocking SQL: the engine runs the whole request in a worker thread, so a slow
         # aggregate never stalls the event loop (the demo runs its client in the same loop).
+        if not confidence:  # read by the executor: as JSON from SQLite where it can be
+            return PendingGroups(scope.store, query)
         groups = scope.store.group(query)
-        if confidence:  # one resolver per group, built only when the block is asked for
-            for group in groups:
-                group["confidence"] = _confidence(group)
+        for group in groups:  # one resolver per group, built only when the block is asked for
+            group["confidence"] = _confidence(group)
         return groups
 
     account: dict[str, Any] = {"settings": {TURN_FIELD: settings}, TURN_FIELD: turn_node}

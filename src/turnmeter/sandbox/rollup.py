@@ -27,7 +27,10 @@ from turnmeter.sandbox.sql import (
     TABLE,
     TIME_WIDTHS,
     GroupQuery,
+    Projection,
     build_sql,
+    distinct_terms,
+    plain_columns,
     sql_value,
     where_clause,
 )
@@ -144,7 +147,9 @@ def _bucket_bound(name: str, value: Any) -> int:
     return int(math.ceil(seconds / width) * width)
 
 
-def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
+def split_sql(
+    query: GroupQuery, parts: Split, project: Projection = plain_columns
+) -> tuple[str, list[Any]]:
     """The one SELECT answering ``query`` from raw edges and the rollup middle, and its params.
 
     Each part aggregates its own rows by the node's dimensions; the outer statement adds the
@@ -197,7 +202,8 @@ def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
     columns = [*dims, *(f"SUM(s_{name})" for name in query.sums)]
     columns += [average for _ in query.avgs]
     columns.append("SUM(n)")
-    sql = f"SELECT {', '.join(columns)} FROM ({' UNION ALL '.join(pieces)})"
+    selected, head = project(columns)
+    sql = f"SELECT {selected} FROM ({' UNION ALL '.join(pieces)})"
     if dims:
         sql += " GROUP BY " + ", ".join(dims)
     terms = []
@@ -210,15 +216,16 @@ def split_sql(query: GroupQuery, parts: Split) -> tuple[str, list[Any]]:
         elif field in query.dimensions:
             terms.append(f"{dims[query.dimensions.index(field)]} {direction}")
         else:
-            return build_sql(query)  # the raw statement refuses it in Cloudflare's words
+            return build_sql(query, project)  # the raw statement refuses it in Cloudflare's words
     terms += [f"{d} ASC" for d in dims]
     if terms:
-        sql += " ORDER BY " + ", ".join(terms)
-    params.append(query.limit)
-    return sql + " LIMIT ?", params
+        sql += " ORDER BY " + ", ".join(distinct_terms(terms))
+    return sql + " LIMIT ?", [*head, *params, query.limit]
 
 
-def rollup_sql(query: GroupQuery) -> tuple[str, list[Any]] | None:
+def rollup_sql(
+    query: GroupQuery, project: Projection = plain_columns
+) -> tuple[str, list[Any]] | None:
     """:func:`split_sql` for ``query``, or None when it must read the raw rows alone."""
     parts = split(query.dimensions, query.avgs, query.filter, query.order_by)
-    return None if parts is None else split_sql(query, parts)
+    return None if parts is None else split_sql(query, parts, project)

@@ -216,19 +216,47 @@ def _order_terms(query: GroupQuery) -> list[str]:
             raise Refusal(f'cannot order by "{field}": it is not one of the selected dimensions')
         terms.append(f"{expression} {direction}")
     terms.extend(f"{DIMENSIONS[name][0]} ASC" for name in query.dimensions)
-    return terms
+    return distinct_terms(terms)
 
 
-def build_sql(query: GroupQuery) -> tuple[str, list[Any]]:
+def distinct_terms(terms: Sequence[str]) -> list[str]:
+    """ORDER BY terms without a later one on an expression already sorted by: it could never
+    change the order, and SQLite then sees that the GROUP BY's order is the ORDER BY's (a
+    minute x datacenter answer is sorted once, not twice)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for term in terms:
+        expression = term.rpartition(" ")[0]
+        if expression not in seen:
+            seen.add(expression)
+            kept.append(term)
+    return kept
+
+
+#: A statement's select list, from its column expressions (the query's dimensions, sums and
+#: avgs in its order, then the count of raw rows behind the group): the list's SQL and the
+#: parameters it holds (they come first: the select list starts the statement).
+Projection = Callable[[Sequence[str]], tuple[str, list[Any]]]
+
+
+def plain_columns(columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """The select list :func:`decode_rows` reads: the columns themselves."""
+    return ", ".join(columns), []
+
+
+def build_sql(query: GroupQuery, project: Projection = plain_columns) -> tuple[str, list[Any]]:
     """The one SELECT statement answering ``query``, and its parameters."""
     params: list[Any] = []
-    sql = select_sql(query, TABLE, where_clause(query.filter, params), "COUNT(*)")
-    params.append(query.limit)
-    return sql, params
+    where = where_clause(query.filter, params)
+    sql, head = select_sql(query, TABLE, where, "COUNT(*)", project)
+    return sql, [*head, *params, query.limit]
 
 
-def select_sql(query: GroupQuery, source: str, where: str, count: str) -> str:
-    """The aggregate for ``query`` over ``source`` rows passing ``where``; ends in ``LIMIT ?``.
+def select_sql(
+    query: GroupQuery, source: str, where: str, count: str, project: Projection = plain_columns
+) -> tuple[str, list[Any]]:
+    """The aggregate for ``query`` over ``source`` rows passing ``where``, ending in
+    ``LIMIT ?``, and the parameters of its select list.
 
     ``count`` counts the raw rows behind a group (``COUNT(*)`` over raw rows; a sum of their
     counts over the rollup).
@@ -237,13 +265,14 @@ def select_sql(query: GroupQuery, source: str, where: str, count: str) -> str:
     columns += [f"SUM({SUMS[name]})" for name in query.sums]
     columns += [avg_expression(AVGS[name], query.dimensions) for name in query.avgs]
     columns.append(count)
-    sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {where}"
+    selected, head = project(columns)
+    sql = f"SELECT {selected} FROM {source} WHERE {where}"
     if query.dimensions:
         sql += " GROUP BY " + ", ".join(DIMENSIONS[name][0] for name in query.dimensions)
     order = _order_terms(query)
     if order:
         sql += " ORDER BY " + ", ".join(order)
-    return sql + " LIMIT ?"
+    return sql + " LIMIT ?", head
 
 
 def decode_rows(query: GroupQuery, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

@@ -18,9 +18,11 @@ from turnmeter.sandbox.sql import (
     LIKE_FUNCTION,
     TABLE,
     GroupQuery,
+    Projection,
     build_sql,
     decode_rows,
     like_matches,
+    plain_columns,
 )
 
 #: (epoch minute, key id, username, custom id, city, code, country, region, egress, ingress, cc)
@@ -130,10 +132,28 @@ class UsageStore:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def statement(self, query: GroupQuery, *, use_rollup: bool = True) -> tuple[str, list[Any]]:
+    def group_json(self, query: GroupQuery, project: Projection) -> str | None:
+        """The groups answering ``query`` as one JSON array, each written by SQLite through
+        ``project`` (see :mod:`.json_groups`); None when a row's state column says the general
+        path must build the answer instead."""
+        sql, params = self.statement(query, project=project)
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        texts: list[str] = []
+        append = texts.append
+        for text, state in rows:
+            if state > 0:
+                append(text)
+            elif state < 0:
+                return None
+        return f"[{','.join(texts)}]"
+
+    def statement(
+        self, query: GroupQuery, *, use_rollup: bool = True, project: Projection = plain_columns
+    ) -> tuple[str, list[Any]]:
         """The SQL answering ``query``: over the hourly rollup where it may, else raw rows."""
-        found = rollup.rollup_sql(query) if use_rollup and self._rollup else None
-        return found if found is not None else build_sql(query)
+        found = rollup.rollup_sql(query, project) if use_rollup and self._rollup else None
+        return found if found is not None else build_sql(query, project)
 
     def explain(self, query: GroupQuery) -> list[str]:
         """SQLite's query plan for ``query`` (for the benchmark and for curiosity)."""
