@@ -191,10 +191,12 @@ async def test_8_processes_x_1000_checks_send_one_query_per_refresh_interval(
     await finish(workers, readers)
     assert all(worker.process.returncode == 0 for worker in workers), workers[0].stderr
     # The whole fleet: one query per refresh interval (a handover may add one), not eight ...
-    first = min(line["t"] for worker in workers for line in worker.lines)
-    last = max(line["t"] for worker in workers for line in worker.lines)
+    # Counted over the span of the queries themselves: a loaded machine may start the first
+    # refresh before any worker reports, or let the holder refresh once more while the others
+    # exit; eight pollers would still send eight times this many.
+    span = max(server.arrivals) - min(server.arrivals)
     said = [line for worker in workers for line in worker.stderr.splitlines()]
-    assert 2 <= len(server.arrivals) <= (last - first) / INTERVAL + 2, (server.arrivals, said)
+    assert 2 <= len(server.arrivals) <= span / INTERVAL + 2, (server.arrivals, said)
     # ... each sent by the replica holding the lease then, while every replica answers from it.
     assert sum(worker.lines[-1]["queries"] for worker in workers) == len(server.arrivals)
     assert any(line["holder"] for worker in workers for line in worker.lines)
