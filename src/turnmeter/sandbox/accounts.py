@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 
 from turnmeter.sandbox import refusals
-from turnmeter.sandbox.model import SandboxConfig
+from turnmeter.sandbox.model import SandboxConfig, UsageRow
 from turnmeter.sandbox.sfu import SfuStore, derive_sfu, sfu_tuple
 from turnmeter.sandbox.store import UsageStore, row_tuple
 from turnmeter.sandbox.synthetic import TrafficSpec, generate
@@ -75,6 +75,15 @@ class AccountData:
                     rows = derive_sfu(row_tuple(row) for row in turn.rows())
                 store = self._sfu[tag] = SfuStore(rows)
             return store
+
+    def turn_rows_added(self, config: SandboxConfig, tag: str, rows: list[UsageRow]) -> None:
+        """Late TURN rows of account ``tag``: an SFU store already derived from its TURN rows
+        gets what they derive, as if they had been there when it was built."""
+        derived = not (tag == config.account_tag and config.sfu_rows is not None)
+        with self._lock:
+            store = self._sfu.get(tag)
+        if store is not None and derived:
+            store.add_tuples(derive_sfu(row_tuple(row) for row in rows))
 
     def close(self) -> None:
         """Close every store built here (the main one belongs to the sandbox)."""

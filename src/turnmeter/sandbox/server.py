@@ -233,8 +233,12 @@ class Sandbox(AsyncLifecycle):
         return self.state.engine.accounts.sfu_store(self.config, tag).rows()
 
     def add_rows(self, rows: Iterable[UsageRow]) -> int:
-        """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear."""
-        return self.state.store.add(rows)
+        """Add raw rows to the running sandbox, as Cloudflare's late-arriving data would appear
+        (the SFU traffic derived from TURN traffic follows)."""
+        rows = list(rows)
+        added = self.state.store.add(rows)
+        self.state.engine.accounts.turn_rows_added(self.config, self.config.account_tag, rows)
+        return added
 
     def relay(
         self,

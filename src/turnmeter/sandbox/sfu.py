@@ -180,7 +180,10 @@ class SfuStore:
 
     def add(self, rows: Iterable[SfuRow]) -> int:
         """Insert late rows in one transaction; returns how many."""
-        tuples = [sfu_tuple(row) for row in rows]
+        return self.add_tuples([sfu_tuple(row) for row in rows])
+
+    def add_tuples(self, tuples: list[SfuTuple]) -> int:
+        """Insert late rows (store tuples) in one transaction; returns how many."""
         placeholders = ", ".join("?" * len(_COLUMNS))
         with self._lock, self._db:
             self._db.executemany(f"INSERT INTO {SFU_TABLE} VALUES ({placeholders})", tuples)
