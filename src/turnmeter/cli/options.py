@@ -72,6 +72,20 @@ def _seconds(text: str, *, positive: bool) -> float:
     return value
 
 
+def add_command(
+    subparsers: Any, name: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """Add the top-level command ``name``, its one-line help from :data:`turnmeter.cli.COMMANDS`
+    (the table ``turnmeter --help`` lists without building any parser)."""
+    from turnmeter.cli import COMMANDS
+
+    summary = next(command.help for command in COMMANDS if command.name == name)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=summary, description=description, epilog=epilog
+    )
+    return parser
+
+
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from turnmeter.cli.exit_codes import ExitCode
+from turnmeter.cli.options import add_command
 
 if TYPE_CHECKING:
     from turnmeter.schema_tools.store import PruneResult
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     """Add ``schema`` (with its subcommands) and ``generate``."""
-    schema = subparsers.add_parser(
+    schema = add_command(
+        subparsers,
         "schema",
-        help="pull, prune, diff and validate Cloudflare's GraphQL schema",
-        description="Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
-        epilog="Example: turnmeter schema pull --cache-only && turnmeter schema diff "
+        "Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
+        "Example: turnmeter schema pull --cache-only && turnmeter schema diff "
         "schema/cloudflare-turn.graphql .turnmeter-cache/api.cloudflare.com.introspection.json",
     )
     commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND")
