@@ -15,25 +15,20 @@ from turnmeter.cli.options import (
     add_pricing_options,
     add_range_options,
     at_least,
+    command_help,
 )
 
-#: The rankings: what each ranks (its help line in COMMANDS too) and an example.
+#: The rankings and an example of each (what each ranks is its help line in COMMANDS).
 _TOP = {
-    "top-keys": ("TURN keys by egress", "turnmeter top-keys --since 7d --limit 5"),
-    "top-customers": (
-        "custom identifiers (your customers) by egress",
-        "turnmeter top-customers --month 2024-07 --format csv -o july.csv",
-    ),
-    "top-users": (
-        "TURN usernames (credentials) by egress, e.g. to catch abuse",
-        "turnmeter top-users --since 1h --key 74007022d80d7ebac4815fb776b9d3ed",
-    ),
+    "top-keys": "turnmeter top-keys --since 7d --limit 5",
+    "top-customers": "turnmeter top-customers --month 2024-07 --format csv -o july.csv",
+    "top-users": "turnmeter top-users --since 1h --key 74007022d80d7ebac4815fb776b9d3ed",
 }
 
 
 def register(subparsers: Any) -> None:
-    for name, (what, example) in _TOP.items():
-        parser = _command(subparsers, name, f"Rank {what}.", example)
+    for name, example in _TOP.items():
+        parser = _command(subparsers, name, f"Rank {command_help(name)}.", example)
         parser.add_argument(
             "--limit",
             type=at_least(0),
