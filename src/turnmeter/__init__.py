@@ -6,6 +6,8 @@ does not pay for aiohttp, pydantic and the generated client.
 
 from __future__ import annotations
 
+from turnmeter.lazy import lazy_getattr
+
 # Not typing.TYPE_CHECKING: importing typing alone is a third of `turnmeter --help`'s budget.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,90 +74,62 @@ if TYPE_CHECKING:
     from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
     from turnmeter.transport.retry import RetryEvent, RetryPolicy
 
-_ERRORS = (
-    "AuthError",
-    "BudgetUnknown",
-    "ConfigError",
-    "CredentialRefused",
-    "GraphQLErrorDetail",
-    "GraphQLErrors",
-    "HTTPStatusError",
-    "IncompleteAnswer",
-    "InvalidQuery",
-    "LedgerError",
-    "LimitExceeded",
-    "MalformedResponse",
-    "MergeError",
-    "Overloaded",
-    "QueryError",
-    "RateLimited",
-    "RedirectRefused",
-    "RequestTimeout",
-    "ResponseError",
-    "ResponseTooLarge",
-    "SchemaError",
-    "ServerError",
-    "StoreUnavailable",
-    "TransportError",
-    "TruncatedResult",
-    "TurnmeterError",
-    "UnreadableBody",
-)
-_ROWS = (
-    "CustomerKeyUsage",
-    "CustomerUsage",
-    "DatasetLimits",
-    "KeyUsage",
-    "SeriesPoint",
-    "UsageTotals",
-)
-
-_CREDENTIALS = (
-    "CustomerMeter",
-    "IceServer",
-    "IceServers",
-    "IceTransport",
-    "IssueDecision",
-    "IssuePolicy",
-    "OnRefusal",
-    "TurnCredentials",
-)
-
-#: Public name -> (module, attribute in that module).
-_LAZY: dict[str, tuple[str, str]] = {
-    "OrderBy": ("turnmeter.generated", "OrderBy"),
-    "BearerToken": ("turnmeter.auth", "BearerToken"),
-    "GlobalApiKey": ("turnmeter.auth", "GlobalApiKey"),
-    "Secret": ("turnmeter.auth", "Secret"),
-    "TurnUsage": ("turnmeter.client", "TurnUsage"),
-    "Answer": ("turnmeter.transport.cache", "Answer"),
-    "with_age": ("turnmeter.transport.cache", "with_age"),
-    "BudgetDecision": ("turnmeter.budget", "BudgetDecision"),
-    "BudgetGuard": ("turnmeter.budget", "BudgetGuard"),
-    "MonthToDate": ("turnmeter.budget", "MonthToDate"),
-    "UnknownUsage": ("turnmeter.budget", "UnknownUsage"),
-    "Ledger": ("turnmeter.ledger", "Ledger"),
-    "Pricing": ("turnmeter.pricing", "Pricing"),
-    "RealtimeEgress": ("turnmeter.pricing", "RealtimeEgress"),
-    "AccountResult": ("turnmeter.accounts", "AccountResult"),
-    "AccountsAnswer": ("turnmeter.accounts", "AccountsAnswer"),
-    "across_accounts": ("turnmeter.accounts", "across_accounts"),
-    "AppUsage": ("turnmeter.sfu", "AppUsage"),
-    "SfuSeriesPoint": ("turnmeter.sfu", "SfuSeriesPoint"),
-    "SfuUsage": ("turnmeter.sfu", "SfuUsage"),
-    "Condition": ("turnmeter.query", "Condition"),
-    "F": ("turnmeter.query", "F"),
-    "Query": ("turnmeter.query", "Query"),
-    "QueryRow": ("turnmeter.query", "QueryRow"),
-    "RateBudget": ("turnmeter.transport.ratelimit", "RateBudget"),
-    "RateLimiter": ("turnmeter.transport.ratelimit", "RateLimiter"),
-    "RateMode": ("turnmeter.transport.ratelimit", "RateMode"),
-    "RetryEvent": ("turnmeter.transport.retry", "RetryEvent"),
-    "RetryPolicy": ("turnmeter.transport.retry", "RetryPolicy"),
-    **{name: ("turnmeter.errors", name) for name in _ERRORS},
-    **{name: ("turnmeter.rows", name) for name in _ROWS},
-    **{name: ("turnmeter.credentials", name) for name in _CREDENTIALS},
+#: Module -> the public names it gives, each imported on first use (see :mod:`turnmeter.lazy`).
+_LAZY: dict[str, tuple[str, ...]] = {
+    "turnmeter.generated": ("OrderBy",),
+    "turnmeter.auth": ("BearerToken", "GlobalApiKey", "Secret"),
+    "turnmeter.client": ("TurnUsage",),
+    "turnmeter.transport.cache": ("Answer", "with_age"),
+    "turnmeter.budget": ("BudgetDecision", "BudgetGuard", "MonthToDate", "UnknownUsage"),
+    "turnmeter.ledger": ("Ledger",),
+    "turnmeter.pricing": ("Pricing", "RealtimeEgress"),
+    "turnmeter.accounts": ("AccountResult", "AccountsAnswer", "across_accounts"),
+    "turnmeter.sfu": ("AppUsage", "SfuSeriesPoint", "SfuUsage"),
+    "turnmeter.query": ("Condition", "F", "Query", "QueryRow"),
+    "turnmeter.transport.ratelimit": ("RateBudget", "RateLimiter", "RateMode"),
+    "turnmeter.transport.retry": ("RetryEvent", "RetryPolicy"),
+    "turnmeter.errors": (
+        "AuthError",
+        "BudgetUnknown",
+        "ConfigError",
+        "CredentialRefused",
+        "GraphQLErrorDetail",
+        "GraphQLErrors",
+        "HTTPStatusError",
+        "IncompleteAnswer",
+        "InvalidQuery",
+        "LedgerError",
+        "LimitExceeded",
+        "MalformedResponse",
+        "MergeError",
+        "Overloaded",
+        "QueryError",
+        "RateLimited",
+        "RedirectRefused",
+        "RequestTimeout",
+        "ResponseError",
+        "ResponseTooLarge",
+        "SchemaError",
+        "ServerError",
+        "StoreUnavailable",
+        "TransportError",
+        "TruncatedResult",
+        "TurnmeterError",
+        "UnreadableBody",
+    ),
+    "turnmeter.rows": (
+        "CustomerKeyUsage",
+        "CustomerUsage",
+        "DatasetLimits",
+        "KeyUsage",
+        "SeriesPoint",
+        "UsageTotals",
+    ),
+    "turnmeter.credentials.api": ("TurnCredentials",),
+    "turnmeter.credentials.ice": ("IceServer", "IceServers", "IceTransport"),
+    "turnmeter.credentials.policy": ("CustomerMeter", "IssueDecision", "IssuePolicy", "OnRefusal"),
 }
+_lazy_getattr = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "AccountResult",
@@ -238,15 +212,7 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = version = package_version()
         return version
-    try:
-        module, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'turnmeter' has no attribute {name!r}") from None
-    import importlib  # here, not at the top: `turnmeter --help` never needs it
-
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+    return _lazy_getattr(name)
 
 
 def __dir__() -> list[str]:

@@ -128,24 +128,8 @@ def resolve_settings(
     )
 
 
-def with_resilience(
-    settings: ClientSettings,
-    *,
-    retry: RetryPolicy | None = None,
-    rate_budget: RateBudget | None = None,
-    max_concurrency: int | None = None,
-    cache_ttl: float | None = None,
-    max_response_bytes: int | None = None,
-    max_server_wait: float | None = None,
-) -> ClientSettings:
-    """``settings`` with the given retry, budget, concurrency, cache and bounds (None: keep)."""
-    changes: dict[str, Any] = {
-        "retry": retry,
-        "rate_budget": rate_budget,
-        "max_concurrency": max_concurrency,
-        "cache_ttl": cache_ttl,
-        "max_response_bytes": max_response_bytes,
-        "max_server_wait": max_server_wait,
-    }
+def with_resilience(settings: ClientSettings, **changes: Any) -> ClientSettings:
+    """``settings`` with the given fields (retry, budget, concurrency, cache, bounds) replaced;
+    None keeps a field as it is (the keywords are :class:`~turnmeter.client.TurnUsage`'s)."""
     given = {name: value for name, value in changes.items() if value is not None}
     return replace(settings, **given) if given else settings

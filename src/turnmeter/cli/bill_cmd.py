@@ -7,20 +7,21 @@ from typing import Any
 
 from turnmeter.cli.options import (
     add_budget_options,
+    add_command,
     add_connection_options,
 )
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "bill",
-        help="the Realtime bill: TURN + SFU egress month to date, the shared free tier, cost",
-        description="This UTC month's egress for TURN and the Realtime SFU, which share one "
+        "This UTC month's egress for TURN and the Realtime SFU, which share one "
         "free tier and one bill line. TURN traffic to and from the SFU is not charged twice, "
         "and analytics cannot tell which TURN bytes those were: the billed egress is shown "
         "between a lower and an upper bound, with the cost at each. Exits 1 once the cost at "
         "the upper bound has reached --budget (what BudgetGuard(include_sfu=True) decides on).",
-        epilog="Example: turnmeter bill --budget 250 --account A --account B",
+        "Example: turnmeter bill --budget 250 --account A --account B",
     )
     add_connection_options(parser)
     parser.add_argument("--month", help="a whole past month (YYYY-MM) instead of this one")

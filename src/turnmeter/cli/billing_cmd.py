@@ -7,6 +7,7 @@ from typing import Any
 
 from turnmeter.cli.options import (
     add_budget_options,
+    add_command,
     add_connection_options,
     add_filter_options,
     add_ledger_option,
@@ -17,14 +18,14 @@ from turnmeter.cli.options import (
 
 
 def register(subparsers: Any) -> None:
-    budget = subparsers.add_parser(
+    budget = add_command(
+        subparsers,
         "budget",
-        help="month-to-date egress, cost, free tier left; exit 1 once at or over --budget",
-        description="This UTC month's egress for the account (or one key or customer), what it "
+        "This UTC month's egress for the account (or one key or customer), what it "
         "costs after the free tier, and how much of the free tier and of --budget is left. "
         "Exits 1 once the cost has reached --budget (the rule BudgetGuard.check follows), so "
         "cron jobs and scripts can act on it.",
-        epilog="Example: turnmeter budget --budget 250 || stop-minting-credentials",
+        "Example: turnmeter budget --budget 250 || stop-minting-credentials",
     )
     add_connection_options(budget)
     group = budget.add_argument_group("scope (default: the whole account)")
@@ -36,13 +37,13 @@ def register(subparsers: Any) -> None:
     add_ledger_option(budget)
     budget.set_defaults(handler=_run("budget_report"))
 
-    export = subparsers.add_parser(
+    export = add_command(
+        subparsers,
         "export",
-        help="per-customer usage for a billing period, with cost (CSV, JSON, NDJSON, Parquet)",
-        description="One row per custom identifier: egress, ingress, decimal GB and cost at the "
+        "One row per custom identifier: egress, ingress, decimal GB and cost at the "
         "list price over the period (default: last calendar month, UTC). The account's free "
         "tier is not split across customers.",
-        epilog="Example: turnmeter export --month 2024-07 --format csv -o july.csv",
+        "Example: turnmeter export --month 2024-07 --format csv -o july.csv",
     )
     add_connection_options(export)
     add_range_options(export)

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from turnmeter.cli.options import (
+    add_command,
     add_connection_options,
     add_pricing_options,
     decimal_of,
@@ -23,15 +24,15 @@ _REVOKE_EXAMPLE = "turnmeter credentials revoke 5f2c...e9 (options after USERNAM
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "credentials",
-        help="mint or revoke TURN credentials (with the budget guard when a budget is set)",
-        description="Mint TURN credentials with the TURN key's own API token "
+        "Mint TURN credentials with the TURN key's own API token "
         "(CLOUDFLARE_TURN_KEY_ID, CLOUDFLARE_TURN_KEY_TOKEN), or revoke one. With --budget (or "
         "budget_usd in the config file) or --customer-cap-gb, the month-to-date usage is read "
         "first (CLOUDFLARE_API_TOKEN) and the credential is refused, or STUN only is answered, "
         "once the budget or the cap is reached.",
-        epilog="Example: turnmeter credentials issue --sandbox --customer acme --ttl 1h",
+        "Example: turnmeter credentials issue --sandbox --customer acme --ttl 1h",
     )
     commands = parser.add_subparsers(dest="credentials_command", metavar="ACTION", required=True)
 

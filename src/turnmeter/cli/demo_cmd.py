@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from turnmeter.cli.options import add_command
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run Cloudflare's four TURN analytics queries against a local sandbox",
-        description=(
+        (
             "Starts a sandbox on a free loopback port, runs the four queries of Cloudflare's TURN "
             "analytics page through the typed client over HTTP, and prints a table for each. "
             "No Cloudflare account needed."
         ),
-        epilog="Example: turnmeter demo",
+        "Example: turnmeter demo",
     )
     parser.set_defaults(handler=_run)
 

@@ -11,22 +11,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from turnmeter.cli.options import add_connection_options, add_pricing_options, at_least, seconds
+from turnmeter.cli.options import (
+    add_command,
+    add_connection_options,
+    add_pricing_options,
+    at_least,
+    seconds,
+)
 from turnmeter.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "exporter",
-        help="serve Prometheus metrics: egress/ingress counters per key and customer, "
-        "month to date, cost, budget",
-        description="Poll the account on a minute-aligned schedule and serve /metrics "
+        "Poll the account on a minute-aligned schedule and serve /metrics "
         "(Prometheus text, or OpenMetrics when asked) and /healthz. Counters are accumulated "
         "from settled minutes (older than the settle delay), each counted once; the watermark "
         "and the counters live in the state file, so a restart neither resets nor "
         "double-counts. A first start backfills from the start of the UTC month. Flags win "
         "over the config file's exporter_* keys.",
-        epilog="Example: turnmeter exporter --state /var/lib/turnmeter/exporter.sqlite",
+        "Example: turnmeter exporter --state /var/lib/turnmeter/exporter.sqlite",
     )
     add_connection_options(parser)
     group = parser.add_argument_group("exporter")

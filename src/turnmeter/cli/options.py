@@ -8,6 +8,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from turnmeter.cli import COMMANDS
+
 FORMATS = ("table", "json", "csv", "ndjson")
 
 
@@ -70,6 +72,22 @@ def _seconds(text: str, *, positive: bool) -> float:
         bound = "> 0" if positive else ">= 0"
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds {bound}, got {text}")
     return value
+
+
+def command_help(name: str) -> str:
+    """The top-level command's one-line help, from :data:`turnmeter.cli.COMMANDS` (the table
+    ``turnmeter --help`` lists without building any parser)."""
+    return next(command.help for command in COMMANDS if command.name == name)
+
+
+def add_command(
+    subparsers: Any, name: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """Add the top-level command ``name`` with its :func:`command_help`."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=command_help(name), description=description, epilog=epilog
+    )
+    return parser
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

@@ -107,19 +107,22 @@ async def run_query(
 
 
 def ranked(
-    items: list[tuple[str, int]], label: str, pricing: Pricing, total: int
-) -> list[dict[str, Any]]:
-    """Rows with rank, share of the range's total and cost at list price."""
-    return [
+    args: argparse.Namespace, label: str, rows: list[QueryRow], total: int, title: str, caption: str
+) -> Report:
+    """``rows`` (one per ``label`` value) as a ranking by egress: rank, share of ``total`` and
+    cost at list price a row, and bars of egress per ``label``."""
+    pricing = pricing_of(args)
+    ranking = [
         {
             "rank": rank,
-            label: name,
-            "egress_bytes": egress,
-            "share_pct": round(100 * egress / total, 2) if total else 0.0,
-            "cost_usd": money(pricing.list_cost(egress)),
+            label: getattr(row, label),
+            "egress_bytes": row.egress_bytes,
+            "share_pct": round(100 * row.egress_bytes / total, 2) if total else 0.0,
+            "cost_usd": money(pricing.list_cost(row.egress_bytes)),
         }
-        for rank, (name, egress) in enumerate(items, start=1)
+        for rank, row in enumerate(rows, start=1)
     ]
+    return Report(title=title, rows=ranking, caption=caption, chart=bar_chart(label))
 
 
 async def range_total(
@@ -140,15 +143,10 @@ async def top_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -
     query = Query(dimensions=(label,), order_by=("-egress_bytes",), limit=args.limit or None)
     rows = await run_query(args, turn, now, query, span)
     total, _ = await range_total(args, turn, now, span)
-    items = [(getattr(row, label), row.egress_bytes) for row in rows]
     which = "All" if not args.limit else "Top"
-    return Report(
-        title=f"{which} {len(items)} {RANKED[label][1]} by egress{filters_title(args)}, "
-        f"{span.describe()}",
-        rows=ranked(items, label, pricing_of(args), total),
-        caption=f"range total {total:,} bytes; cost at list price, before the free tier",
-        chart=bar_chart(label),
-    )
+    title = f"{which} {len(rows)} {RANKED[label][1]} by egress{filters_title(args)}, "
+    caption = f"range total {total:,} bytes; cost at list price, before the free tier"
+    return ranked(args, label, rows, total, title + span.describe(), caption)
 
 
 #: usage subject -> (the dimension its rows are broken down by).
@@ -164,16 +162,10 @@ async def usage_report(args: argparse.Namespace, turn: TurnUsage, now: datetime)
     subject, label = chosen[0], _BREAKDOWN[chosen[0]]
     query = Query(dimensions=(label,), order_by=("-egress_bytes",))
     rows = await run_query(args, turn, now, query, span)
-    items = [(getattr(row, label), row.egress_bytes) for row in rows]
-    total = sum(egress for _, egress in items)
+    total = sum(row.egress_bytes for row in rows)
     value = filters[subject][0]
-    return Report(
-        title=f"Egress of {subject.replace('_', ' ')} {value!r} by {RANKED[label][0]}, "
-        f"{span.describe()}",
-        rows=ranked(items, label, pricing_of(args), total),
-        caption=f"total {total:,} bytes",
-        chart=bar_chart(label),
-    )
+    title = f"Egress of {subject.replace('_', ' ')} {value!r} by {RANKED[label][0]}, "
+    return ranked(args, label, rows, total, title + span.describe(), f"total {total:,} bytes")
 
 
 async def total_report(args: argparse.Namespace, turn: TurnUsage, now: datetime) -> Report:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from turnmeter.cli.exit_codes import ExitCode
-from turnmeter.cli.options import at_least, positive_seconds, seconds
+from turnmeter.cli.options import add_command, at_least, positive_seconds, seconds
 
 DEFAULT_PORT = 8787
 DEFAULT_HOST = "127.0.0.1"
@@ -20,12 +20,12 @@ DEFAULT_HOST = "127.0.0.1"
 
 def register(subparsers: Any) -> None:
     """Add ``sandbox`` with its ``serve`` and ``seed`` subcommands."""
-    sandbox = subparsers.add_parser(
+    sandbox = add_command(
+        subparsers,
         "sandbox",
-        help="a local server that answers like Cloudflare's TURN analytics API",
-        description="A local, Cloudflare-faithful GraphQL server for TURN usage (no account "
+        "A local, Cloudflare-faithful GraphQL server for TURN usage (no account "
         "needed): point your own code or tests at it.",
-        epilog="Example: turnmeter sandbox serve --port 8787",
+        "Example: turnmeter sandbox serve --port 8787",
     )
     commands = sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
     _register_serve(commands)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from turnmeter.cli.exit_codes import ExitCode
+from turnmeter.cli.options import add_command
 
 if TYPE_CHECKING:
     from turnmeter.schema_tools.store import PruneResult
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     """Add ``schema`` (with its subcommands) and ``generate``."""
-    schema = subparsers.add_parser(
+    schema = add_command(
+        subparsers,
         "schema",
-        help="pull, prune, diff and validate Cloudflare's GraphQL schema",
-        description="Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
-        epilog="Example: turnmeter schema pull --cache-only && turnmeter schema diff "
+        "Keep schema/ in step with Cloudflare: pull -> diff -> generate -> test.",
+        "Example: turnmeter schema pull --cache-only && turnmeter schema diff "
         "schema/cloudflare-turn.graphql .turnmeter-cache/api.cloudflare.com.introspection.json",
     )
     commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND")
@@ -35,11 +36,41 @@ def register(subparsers: Any) -> None:
     _register_generate(subparsers)
 
 
-def _command(
-    commands: Any, name: str, handler: Callable[[argparse.Namespace], int], **parser_options: Any
+#: The ``schema`` subcommands' help line and epilog, in the order ``schema --help`` lists them.
+_SUBCOMMANDS = {
+    "prune": (
+        "prune a full schema (SDL or introspection JSON) into schema/",
+        "Example: turnmeter schema prune --from cloudflare-schema.graphql",
+    ),
+    "pull": (
+        "introspect an endpoint (Cloudflare's, or a sandbox's), cache it, prune into schema/",
+        "Examples: turnmeter schema pull (CLOUDFLARE_API_TOKEN set);  "
+        "turnmeter schema pull http://127.0.0.1:8787/graphql;  "
+        "turnmeter schema pull --from dump.graphql",
+    ),
+    "diff": (
+        "impact of a schema change on queries/ (exit 0 none, 1 breaking, 3 codegen changes)",
+        "Example: turnmeter schema diff schema/cloudflare-turn.graphql new-dump.json --json",
+    ),
+    "validate": (
+        "validate queries/*.graphql against schema/ (file:line:column messages)",
+        "Example: turnmeter schema validate --queries my-queries/",
+    ),
+}
+
+
+def _subcommand(
+    commands: Any, name: str, handler: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    """Add the subcommand ``name`` running ``handler``, with the ``--project`` every one takes."""
-    parser: argparse.ArgumentParser = commands.add_parser(name, **parser_options)
+    """Add the ``schema`` subcommand ``name`` (help and epilog from :data:`_SUBCOMMANDS`)."""
+    help_, epilog = _SUBCOMMANDS[name]
+    return _runs_in_project(commands.add_parser(name, help=help_, epilog=epilog), handler)
+
+
+def _runs_in_project(
+    parser: argparse.ArgumentParser, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """``parser`` running ``handler``, with the ``--project`` every schema command takes."""
     parser.add_argument(
         "--project",
         type=Path,
@@ -61,29 +92,13 @@ def _queries_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_prune(commands: Any) -> None:
-    parser = _command(
-        commands,
-        "prune",
-        _prune,
-        help="prune a full schema (SDL or introspection JSON) into schema/",
-        epilog="Example: turnmeter schema prune --from cloudflare-schema.graphql",
-    )
+    parser = _subcommand(commands, "prune", _prune)
     parser.add_argument("--from", dest="source", type=Path, required=True, metavar="PATH")
     _out_option(parser)
 
 
 def _register_pull(commands: Any) -> None:
-    parser = _command(
-        commands,
-        "pull",
-        _pull,
-        help="introspect an endpoint (Cloudflare's, or a sandbox's), cache it, prune into schema/",
-        epilog=(
-            "Examples: turnmeter schema pull (CLOUDFLARE_API_TOKEN set);  "
-            "turnmeter schema pull http://127.0.0.1:8787/graphql;  "
-            "turnmeter schema pull --from dump.graphql"
-        ),
-    )
+    parser = _subcommand(commands, "pull", _pull)
     parser.add_argument("url", nargs="?", help="GraphQL endpoint (default: Cloudflare's)")
     parser.add_argument("--sandbox-url", dest="sandbox_url", metavar="URL", help="same as URL")
     parser.add_argument(
@@ -115,13 +130,7 @@ def _register_pull(commands: Any) -> None:
 
 
 def _register_diff(commands: Any) -> None:
-    parser = _command(
-        commands,
-        "diff",
-        _diff,
-        help="impact of a schema change on queries/ (exit 0 none, 1 breaking, 3 codegen changes)",
-        epilog="Example: turnmeter schema diff schema/cloudflare-turn.graphql new-dump.json --json",
-    )
+    parser = _subcommand(commands, "diff", _diff)
     parser.add_argument("old", type=Path, help="old schema: SDL or JSON, full or pruned")
     parser.add_argument("new", type=Path, help="new schema: SDL or JSON, full or pruned")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
@@ -129,29 +138,20 @@ def _register_diff(commands: Any) -> None:
 
 
 def _register_validate(commands: Any) -> None:
-    parser = _command(
-        commands,
-        "validate",
-        _validate,
-        help="validate queries/*.graphql against schema/ (file:line:column messages)",
-        epilog="Example: turnmeter schema validate --queries my-queries/",
-    )
+    parser = _subcommand(commands, "validate", _validate)
     parser.add_argument("--schema", type=Path, metavar="PATH", help="default: the project's")
     _queries_option(parser)
 
 
 def _register_generate(subparsers: Any) -> None:
-    parser = _command(
+    parser = add_command(
         subparsers,
         "generate",
-        _generate,
-        help="regenerate the typed client from schema/ and queries/ (ariadne-codegen)",
-        description=(
-            "Validates queries/, runs ariadne-codegen in-process and replaces generated/. "
-            "--check regenerates into a temporary folder and fails if generated/ differs."
-        ),
-        epilog="Examples: turnmeter generate --from dump.graphql;  turnmeter generate --check",
+        "Validates queries/, runs ariadne-codegen in-process and replaces generated/. "
+        "--check regenerates into a temporary folder and fails if generated/ differs.",
+        "Examples: turnmeter generate --from dump.graphql;  turnmeter generate --check",
     )
+    _runs_in_project(parser, _generate)
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 when stale")
     parser.add_argument(
         "--from",

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from turnmeter.cli.options import add_connection_options, positive_seconds
+from turnmeter.cli.options import add_command, add_connection_options, positive_seconds
 
 #: Default store: ``usage.db`` beside the config file (see turnmeter.cli.config).
 DEFAULT_STORE_NAME = "usage.db"
@@ -33,14 +33,14 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    sync = subparsers.add_parser(
+    sync = add_command(
+        subparsers,
         "sync",
-        help="pull usage buckets into the ledger (SQLite or PostgreSQL), settled and idempotent",
-        description="Continue the ledger from its watermark: fetch new buckets, fill gaps, "
+        "Continue the ledger from its watermark: fetch new buckets, fill gaps, "
         "re-fetch buckets younger than --settle and replace them (never add them twice), and "
         "mark buckets settled once older than --settle. One transaction per fetched window: "
         "kill it at any moment and run it again.",
-        epilog="Example: turnmeter sync --store sqlite:///usage.db --grain hour --since 30d",
+        "Example: turnmeter sync --store sqlite:///usage.db --grain hour --since 30d",
     )
     add_connection_options(sync)
     _add_store(sync)
@@ -76,11 +76,11 @@ def register(subparsers: Any) -> None:
     )
     sync.set_defaults(handler=_run_sync)
 
-    ledger = subparsers.add_parser(
+    ledger = add_command(
+        subparsers,
         "ledger",
-        help="the usage ledger: coverage (settled ranges, unsettled tail, gaps)",
-        description="What the ledger holds, per series.",
-        epilog="Example: turnmeter ledger status --store sqlite:///usage.db",
+        "What the ledger holds, per series.",
+        "Example: turnmeter ledger status --store sqlite:///usage.db",
     )
     actions = ledger.add_subparsers(dest="ledger_command", metavar="ACTION")
     status = actions.add_parser(

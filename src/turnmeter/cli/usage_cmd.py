@@ -7,6 +7,7 @@ from typing import Any
 
 from turnmeter.cli.buckets import EVERY
 from turnmeter.cli.options import (
+    add_command,
     add_connection_options,
     add_filter_options,
     add_ledger_option,
@@ -14,24 +15,20 @@ from turnmeter.cli.options import (
     add_pricing_options,
     add_range_options,
     at_least,
+    command_help,
 )
 
+#: The rankings and an example of each (what each ranks is its help line in COMMANDS).
 _TOP = {
-    "top-keys": ("TURN keys by egress", "turnmeter top-keys --since 7d --limit 5"),
-    "top-customers": (
-        "custom identifiers (your customers) by egress",
-        "turnmeter top-customers --month 2024-07 --format csv -o july.csv",
-    ),
-    "top-users": (
-        "TURN usernames (credentials) by egress, e.g. to catch abuse",
-        "turnmeter top-users --since 1h --key 74007022d80d7ebac4815fb776b9d3ed",
-    ),
+    "top-keys": "turnmeter top-keys --since 7d --limit 5",
+    "top-customers": "turnmeter top-customers --month 2024-07 --format csv -o july.csv",
+    "top-users": "turnmeter top-users --since 1h --key 74007022d80d7ebac4815fb776b9d3ed",
 }
 
 
 def register(subparsers: Any) -> None:
-    for name, (what, example) in _TOP.items():
-        parser = _command(subparsers, name, what, f"Rank {what}.", example)
+    for name, example in _TOP.items():
+        parser = _command(subparsers, name, f"Rank {command_help(name)}.", example)
         parser.add_argument(
             "--limit",
             type=at_least(0),
@@ -43,7 +40,6 @@ def register(subparsers: Any) -> None:
     _command(
         subparsers,
         "usage",
-        "one customer, key or user: egress broken down",
         "Usage of one custom identifier (per key), one key (per customer) or one username "
         "(per key).",
         "turnmeter usage --customer tango --this-month",
@@ -52,7 +48,6 @@ def register(subparsers: Any) -> None:
     _command(
         subparsers,
         "total",
-        "egress and ingress over a range, with cost",
         "Total egress and ingress over a range, with its cost at list price.",
         "turnmeter total --this-month --customer tango",
         chart=False,  # one row: nothing to chart
@@ -61,7 +56,6 @@ def register(subparsers: Any) -> None:
     series = _command(
         subparsers,
         "series",
-        "a time series of egress, ingress and concurrent connections",
         "Egress and ingress per bucket, and the connections open (the mean number open at once "
         "during the bucket; not per day). Every bucket of the range is shown: those without "
         "traffic as 0, and those the range cuts marked partial. On a terminal a sparkline "
@@ -85,7 +79,6 @@ def register(subparsers: Any) -> None:
     query = _command(
         subparsers,
         "query",
-        "any grouping, metrics, filters and order (the query DSL)",
         "Group by any dimensions, choose metrics, filter with every operator and order by "
         "anything selected. Wide ranges are split into windows and large results paged.",
         "turnmeter query --dimensions datacenter_country,hour --metrics egress_bytes "
@@ -104,11 +97,11 @@ def register(subparsers: Any) -> None:
     _dataset_option(query)
     query.set_defaults(handler=_handler("query_report", module="series"), chart_check=_query_chart)
 
-    limits = subparsers.add_parser(
+    limits = add_command(
+        subparsers,
         "limits",
-        help="the TURN dataset's node limits for the account",
-        description="Widest range, oldest data, largest page: what Cloudflare allows this account.",
-        epilog="Example: turnmeter limits --format json",
+        "Widest range, oldest data, largest page: what Cloudflare allows this account.",
+        "Example: turnmeter limits --format json",
     )
     add_connection_options(limits)
     add_output_options(limits)
@@ -134,15 +127,12 @@ def _dataset_option(parser: argparse.ArgumentParser) -> None:
 def _command(
     subparsers: Any,
     name: str,
-    summary: str,
     description: str,
     example: str,
     *,
     chart: bool = True,
 ) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=summary, description=description, epilog=f"Example: {example}"
-    )
+    parser = add_command(subparsers, name, description, f"Example: {example}")
     add_connection_options(parser)
     add_range_options(parser)
     add_filter_options(parser)

@@ -18,6 +18,7 @@ from turnmeter.exporter.settings import (
     OTHER,
     ExporterSettings,
 )
+from turnmeter.lazy import lazy_getattr
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -31,10 +32,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # Exporter pulls in the client and aiohttp: settings alone stay cheap to import.
-    if name == "Exporter":
-        from turnmeter.exporter.app import Exporter
-
-        return Exporter
-    raise AttributeError(name)
+# Exporter pulls in the client and aiohttp: settings alone stay cheap to import.
+__getattr__ = lazy_getattr(__name__, {"turnmeter.exporter.app": ("Exporter",)}, globals())

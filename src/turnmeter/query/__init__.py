@@ -22,8 +22,9 @@ windows, pages and merging are in :mod:`turnmeter.query.windows`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from turnmeter.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from turnmeter.query.catalog import DIMENSIONS, METRICS, FieldSpec
@@ -48,25 +49,14 @@ __all__ = [
 
 #: Names load on first use: the facade's filters and listings (submodules) do not pay for the
 #: DSL's model and conditions.
-_LAZY = {
-    "DIMENSIONS": "catalog",
-    "METRICS": "catalog",
-    "FieldSpec": "catalog",
-    "Condition": "conditions",
-    "F": "conditions",
-    "SFU": "datasets",
-    "TURN": "datasets",
-    "Dataset": "datasets",
-    "SfuF": "datasets",
-    "Query": "model",
-    "QueryRow": "rows",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "turnmeter.query.catalog": ("DIMENSIONS", "METRICS", "FieldSpec"),
+        "turnmeter.query.conditions": ("Condition", "F"),
+        "turnmeter.query.datasets": ("SFU", "TURN", "Dataset", "SfuF"),
+        "turnmeter.query.model": ("Query",),
+        "turnmeter.query.rows": ("QueryRow",),
+    },
+    globals(),
+)

@@ -64,6 +64,15 @@ def _avg(name: str, schema: str, time_dimension: str) -> FieldSpec:
     return FieldSpec(name, "avg", schema, "int", f"avg_{schema}", GRANULARITY[time_dimension])
 
 
+#: The time dimensions, the same five in every dataset.
+_TIME_DIMENSIONS = (
+    _dimension("date", "date", "date"),
+    _dimension("minute", "datetimeMinute", "time"),
+    _dimension("five_minutes", "datetimeFiveMinutes", "time"),
+    _dimension("fifteen_minutes", "datetimeFifteenMinutes", "time"),
+    _dimension("hour", "datetimeHour", "time"),
+)
+
 DIMENSIONS: tuple[FieldSpec, ...] = (
     _dimension("key_id", "keyId", "string"),
     _dimension("username", "username", "string"),
@@ -72,11 +81,7 @@ DIMENSIONS: tuple[FieldSpec, ...] = (
     _dimension("datacenter_code", "datacenterCode", "string"),
     _dimension("datacenter_country", "datacenterCountry", "string"),
     _dimension("datacenter_region", "datacenterRegion", "string"),
-    _dimension("date", "date", "date"),
-    _dimension("minute", "datetimeMinute", "time"),
-    _dimension("five_minutes", "datetimeFiveMinutes", "time"),
-    _dimension("fifteen_minutes", "datetimeFifteenMinutes", "time"),
-    _dimension("hour", "datetimeHour", "time"),
+    *_TIME_DIMENSIONS,
 )
 
 METRICS: tuple[FieldSpec, ...] = (
@@ -92,8 +97,8 @@ METRICS: tuple[FieldSpec, ...] = (
     _avg("avg_connections_hour", "concurrentConnectionsHour", "datetimeHour"),
 )
 
-#: Short metric spellings that :mod:`turnmeter.query.ordering` already uses.
-_SHORT_METRICS = {"egress": "egress_bytes", "ingress": "ingress_bytes"}
+#: Short metric spellings that :mod:`turnmeter.query.ordering` already uses (every dataset's).
+SHORT_METRICS = {"egress": "egress_bytes", "ingress": "ingress_bytes"}
 
 
 def _spellings() -> dict[str, FieldSpec]:
@@ -102,7 +107,7 @@ def _spellings() -> dict[str, FieldSpec]:
         names[spec.name] = spec
         names[spec.schema] = spec
         names[f"{spec.block}.{spec.schema}"] = spec
-    for short, name in _SHORT_METRICS.items():
+    for short, name in SHORT_METRICS.items():
         names[short] = names[name]
     return names
 
@@ -116,11 +121,7 @@ SFU_DIMENSIONS: tuple[FieldSpec, ...] = (
     _dimension("session_id", "sessionId", "string"),
     _dimension("track_id", "trackId", "string"),
     _dimension("track_type", "trackType", "string"),
-    _dimension("date", "date", "date"),
-    _dimension("minute", "datetimeMinute", "time"),
-    _dimension("five_minutes", "datetimeFiveMinutes", "time"),
-    _dimension("fifteen_minutes", "datetimeFifteenMinutes", "time"),
-    _dimension("hour", "datetimeHour", "time"),
+    *_TIME_DIMENSIONS,
 )
 SFU_METRICS: tuple[FieldSpec, ...] = tuple(spec for spec in METRICS if spec.block == "sum")
 #: The facade's filter keywords (``top_keys(..., datacenter="FRA")``) -> the dimension.
@@ -134,7 +135,7 @@ FILTER_KEYWORDS: Mapping[str, FieldSpec] = {
 }
 #: ``order_by`` names (friendly names and the short metric spellings) -> the field.
 ORDER_NAMES: Mapping[str, FieldSpec] = {
-    **{short: BY_FRIENDLY[name] for short, name in _SHORT_METRICS.items()},
+    **{short: BY_FRIENDLY[name] for short, name in SHORT_METRICS.items()},
     **BY_FRIENDLY,
 }
 

@@ -99,7 +99,7 @@ TURN = Dataset(
     metrics=catalog.METRICS,
     filter_input=FilterInput,
     order_enum=OrderBy,
-    short_metrics={"egress": "egress_bytes", "ingress": "ingress_bytes"},
+    short_metrics=catalog.SHORT_METRICS,
 )
 
 SFU = Dataset(
@@ -112,7 +112,7 @@ SFU = Dataset(
     metrics=catalog.SFU_METRICS,
     filter_input=SfuFilterInput,
     order_enum=SfuOrderBy,
-    short_metrics={"egress": "egress_bytes", "ingress": "ingress_bytes"},
+    short_metrics=catalog.SHORT_METRICS,
 )
 
 #: Every dataset by its key.

@@ -7,8 +7,9 @@ on first use only, so prune, diff and generate stay light.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from turnmeter.lazy import lazy_getattr
 from turnmeter.schema_tools.diff import diff_schemas
 from turnmeter.schema_tools.generate import (
     CheckResult,
@@ -31,7 +32,6 @@ from turnmeter.schema_tools.validate import QueryProblem, check_queries, validat
 if TYPE_CHECKING:
     from turnmeter.schema_tools.introspect import PullResult, fetch_introspection, pull
 
-_LAZY = frozenset({"PullResult", "fetch_introspection", "pull"})
 
 __all__ = [
     "ROOT_FIELDS",
@@ -61,9 +61,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module("turnmeter.schema_tools.introspect"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(
+    __name__,
+    {"turnmeter.schema_tools.introspect": ("PullResult", "fetch_introspection", "pull")},
+    globals(),
+)

@@ -60,6 +60,17 @@ class OperationImpact:
         }
 
 
+#: The change sections, in the order both forms list them: the field (and JSON key), the title.
+_SECTIONS = (
+    ("breaking", "Breaking for our operations"),
+    ("type_changes", "Type changes of selected fields (operations still validate)"),
+    ("codegen", "Generated code would change"),
+    ("dangerous", "Dangerous changes on what we use"),
+    ("additions", "Additions you may want"),
+    ("elsewhere", "Other changes in the TURN subgraph, unused by queries/"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DiffReport:
     """The impact of a schema change on our operations and on the generated client.
@@ -98,14 +109,13 @@ class DiffReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``schema diff --json``)."""
-        sections = ("breaking", "type_changes", "codegen", "dangerous", "additions", "elsewhere")
         return {
             "old": self.old,
             "new": self.new,
             "verdict": self.verdict,
             "exit_code": int(self.exit_code),
             "operations": [op.to_dict() for op in self.operations],
-            **{name: [c.to_dict() for c in getattr(self, name)] for name in sections},
+            **{name: [c.to_dict() for c in getattr(self, name)] for name, _ in _SECTIONS},
         }
 
     def render(self) -> str:
@@ -114,14 +124,8 @@ class DiffReport:
         for op in self.operations:
             lines.append(f"  {'ok  ' if op.valid else 'FAIL'}  {op.name}  ({op.file})")
             lines.extend(f"        {problem}" for problem in op.problems)
-        for title, changes in (
-            ("Breaking for our operations", self.breaking),
-            ("Type changes of selected fields (operations still validate)", self.type_changes),
-            ("Generated code would change", self.codegen),
-            ("Dangerous changes on what we use", self.dangerous),
-            ("Additions you may want", self.additions),
-            ("Other changes in the TURN subgraph, unused by queries/", self.elsewhere),
-        ):
+        for name, title in _SECTIONS:
+            changes = getattr(self, name)
             if changes:
                 lines += ["", f"{title} ({len(changes)}):"]
                 lines.extend(f"  - {change}" for change in changes)
