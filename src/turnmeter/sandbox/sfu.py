@@ -30,8 +30,9 @@ from turnmeter.sandbox.limits import check_node
 from turnmeter.sandbox.model import NodeLimits, epoch_minute, from_epoch
 from turnmeter.sandbox.refusals import Refusal
 from turnmeter.sandbox.sql import (
-    DAY,
     LIKE_FUNCTION,
+    SUMS,
+    TIME_DIMENSIONS,
     GroupQuery,
     like_matches,
     where_clause,
@@ -47,13 +48,9 @@ SFU_DIMENSIONS: dict[str, tuple[str, str]] = {
     "sessionId": ("session_id", "string"),
     "trackId": ("track_id", "string"),
     "trackType": ("track_type", "string"),
-    "date": (f"(m - m % {DAY})", "date"),
-    "datetimeMinute": ("m", "time"),
-    "datetimeFiveMinutes": ("(m - m % 300)", "time"),
-    "datetimeFifteenMinutes": ("(m - m % 900)", "time"),
-    "datetimeHour": ("(m - m % 3600)", "time"),
+    **TIME_DIMENSIONS,
 }
-SFU_SUMS: dict[str, str] = {"egressBytes": "egress_bytes", "ingressBytes": "ingress_bytes"}
+SFU_SUMS: dict[str, str] = SUMS  # the same two byte counts, in columns of the same names
 #: settings.availableFields for the SFU node (nested fields joined with "_").
 SFU_AVAILABLE_FIELDS = tuple(
     [f"dimensions_{name}" for name in SFU_DIMENSIONS] + [f"sum_{name}" for name in SFU_SUMS]

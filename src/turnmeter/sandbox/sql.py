@@ -22,7 +22,16 @@ DAY = 86400
 #: The SQL function (registered by the store) that answers LIKE patterns holding a NUL.
 LIKE_FUNCTION = "turnmeter_like"
 
-#: dimension field -> (SQL expression over the columns, kind). ``m`` is the epoch minute.
+#: The time dimensions every usage table shares: field -> (SQL over the epoch minute ``m``,
+#: kind).
+TIME_DIMENSIONS: dict[str, tuple[str, str]] = {
+    "date": (f"(m - m % {DAY})", "date"),
+    "datetimeMinute": ("m", "time"),
+    "datetimeFiveMinutes": ("(m - m % 300)", "time"),
+    "datetimeFifteenMinutes": ("(m - m % 900)", "time"),
+    "datetimeHour": ("(m - m % 3600)", "time"),
+}
+#: dimension field -> (SQL expression over the columns, kind).
 DIMENSIONS: dict[str, tuple[str, str]] = {
     "customIdentifier": ("custom_identifier", "string"),
     "keyId": ("key_id", "string"),
@@ -31,11 +40,7 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "datacenterCode": ("datacenter_code", "string"),
     "datacenterCountry": ("datacenter_country", "string"),
     "datacenterRegion": ("datacenter_region", "string"),
-    "date": (f"(m - m % {DAY})", "date"),
-    "datetimeMinute": ("m", "time"),
-    "datetimeFiveMinutes": ("(m - m % 300)", "time"),
-    "datetimeFifteenMinutes": ("(m - m % 900)", "time"),
-    "datetimeHour": ("(m - m % 3600)", "time"),
+    **TIME_DIMENSIONS,
 }
 
 SUMS: dict[str, str] = {"egressBytes": "egress_bytes", "ingressBytes": "ingress_bytes"}
