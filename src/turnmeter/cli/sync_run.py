@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from turnmeter.cli.context import open_client
 from turnmeter.errors import ConfigError
+from turnmeter.fleet import Lease
 from turnmeter.ledger import Ledger
 from turnmeter.ledger.coverage import CoverageReport
+from turnmeter.ledger.ledger import sync_lease
 from turnmeter.ledger.sync import ProgressHook, SyncProgress, SyncResult
 from turnmeter.query.timerange import parse_moment
+from turnmeter.transport.redis_url import ENV_REDIS_URL
 
 
 async def sync_command(args: argparse.Namespace, store: str) -> int:
@@ -34,12 +41,54 @@ async def sync_command(args: argparse.Namespace, store: str) -> int:
                     result = await ledger.sync(client, since=since, on_progress=hook)
                 print(summary(result, ledger))
                 return 0
-            with sync_progress(f"sync {ledger.spec.label}") as hook:
-                async for result in ledger.follow(
-                    client, interval=args.interval, since=since, on_progress=hook
-                ):
-                    print(summary(result, ledger), flush=True)
+            lease = _lease(args, store, client.settings.account_tag, ledger)
+
+            async def follow() -> None:
+                with sync_progress(f"sync {ledger.spec.label}") as hook:
+                    async for result in ledger.follow(
+                        client,
+                        interval=args.interval,
+                        since=since,
+                        on_progress=hook,
+                        lease=lease,
+                        on_lease=_say_lease,
+                    ):
+                        print(summary(result, ledger), flush=True)
+
+            try:
+                await _until_terminated(follow())
+            finally:
+                if lease is not None:
+                    await lease.redis.aclose()
     return 0
+
+
+async def _until_terminated(loop: Coroutine[Any, Any, None]) -> None:
+    # SIGTERM (systemd, Kubernetes) stops --follow as cleanly as Ctrl-C: the window in flight
+    # is abandoned uncommitted, the lease is handed back, the store is closed.
+    task = asyncio.ensure_future(loop)
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled() or asyncio.current_task().cancelling():  # type: ignore[union-attr]
+            raise  # Ctrl-C (or a caller) cancelled us, not SIGTERM
+
+
+def _lease(args: argparse.Namespace, store: str, account: str, ledger: Ledger) -> Lease | None:
+    # With Redis (--redis or $TURNMETER_REDIS_URL), replicas of `sync --follow` on one store
+    # take turns: one syncs, the others stand by (turnmeter.ledger.ledger.sync_lease).
+    url = getattr(args, "redis", None) or os.environ.get(ENV_REDIS_URL)
+    return sync_lease(url, store, account, ledger, args.interval) if url else None
+
+
+def _say_lease(state: str) -> None:
+    messages = {
+        "holding": "sync lease held: this replica syncs",
+        "standby": "standby: another replica holds the sync lease",
+    }
+    print(f"turnmeter: {messages.get(state, state)}", file=sys.stderr, flush=True)
 
 
 def summary(result: SyncResult, ledger: Ledger) -> str:

@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from turnmeter.errors import ConfigError
+from turnmeter.errors import ConfigError, StoreUnavailable
 from turnmeter.ledger.billing import MonthlyUsage, monthly_usage
 from turnmeter.ledger.coverage import CoverageReport, report
 from turnmeter.ledger.model import (
@@ -28,6 +31,9 @@ from turnmeter.ledger.model import (
 from turnmeter.ledger.reads import LedgerAnswer, answer
 from turnmeter.ledger.store import LedgerStore
 from turnmeter.ledger.sync import ProgressHook, SyncClient, SyncResult, sync_series
+
+if TYPE_CHECKING:
+    from turnmeter.fleet import Lease
 from turnmeter.ledger.urls import open_store
 from turnmeter.lifecycle import AsyncLifecycle
 from turnmeter.pricing import Pricing
@@ -95,13 +101,34 @@ class Ledger(AsyncLifecycle):
         interval: float,
         since: datetime | None = None,
         on_progress: ProgressHook | None = None,
+        lease: Lease | None = None,
+        on_lease: Callable[[str], None] | None = None,
     ) -> AsyncIterator[SyncResult]:
-        """Sync every ``interval`` seconds, yielding each run's result, until cancelled."""
+        """Sync every ``interval`` seconds, yielding each run's result, until cancelled.
+
+        With ``lease`` (a :class:`~turnmeter.fleet.Lease`, e.g. from :func:`sync_lease`) only
+        the replica holding it syncs; the others wait and take over when the holder stops
+        renewing. The lease saves queries, it does not guard the data: a sync replaces whole
+        windows in transactions, so two replicas syncing at once (a run longer than the lease,
+        Redis unreachable: then every replica syncs) store what one would. ``on_lease`` hears
+        each change: ``"holding"``, ``"standby"``, ``"redis unavailable: syncing anyway"``.
+        """
         if not interval > 0:
             raise ConfigError(f"interval must be a positive number of seconds, got {interval!r}")
-        while True:
-            yield await self.sync(client, since=since, on_progress=on_progress)
-            await asyncio.sleep(interval)
+        state = ""
+        try:
+            while True:
+                turn = "holding" if lease is None else await _lease_turn(lease)
+                if turn != state and lease is not None and on_lease is not None:
+                    on_lease(turn)
+                state = turn
+                if turn != "standby":
+                    yield await self.sync(client, since=since, on_progress=on_progress)
+                await asyncio.sleep(interval if lease is None else lease.next_attempt_in(interval))
+        finally:
+            if lease is not None:
+                with contextlib.suppress(StoreUnavailable):
+                    await lease.release()  # a clean stop hands over at once
 
     async def status(self) -> list[CoverageReport]:
         """Coverage of every series in the store."""
@@ -127,3 +154,30 @@ class Ledger(AsyncLifecycle):
             if series.spec == self.spec:
                 return await self.store.rows(series.id)
         return []
+
+
+async def _lease_turn(lease: Lease) -> str:
+    # Redis down: sync anyway (safe, see follow()); a standby that stops syncing would leave
+    # the ledger behind until Redis is back.
+    try:
+        return "holding" if await lease.hold() else "standby"
+    except StoreUnavailable:
+        return "redis unavailable: syncing anyway"
+
+
+def sync_lease(
+    redis_url: str, store_url: str, account_tag: str, ledger: Ledger, interval: float
+) -> Lease:
+    """The lease of one series in one store for one account, held ``3 x interval`` seconds.
+
+    Its name holds no secret: the store URL is hashed without its password.
+    """
+    from turnmeter.fleet import Lease
+    from turnmeter.ledger.urls import redacted
+    from turnmeter.transport.redis_conn import RedisConnection
+    from turnmeter.transport.redis_url import RedisURL
+
+    store = hashlib.sha256(redacted(str(store_url)).encode()).hexdigest()[:16]
+    series = f"{ledger.spec.grain}:{','.join(ledger.spec.dimensions)}"
+    name = f"turnmeter:sync:{account_tag}:{series}:{store}"
+    return Lease(RedisConnection(RedisURL.of(redis_url)), name, ttl=3 * interval)
