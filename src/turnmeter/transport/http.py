@@ -223,6 +223,9 @@ class AiohttpTransport:
                     # Decoders quote values from the body too: one last pass over the message.
                     self.redactor.exception(exc)
                     raise
+                except asyncio.CancelledError:
+                    outcome = "cancelled"
+                    raise
                 finally:
                     if grant is not None and self.limiter is not None:
                         self.limiter.sent(grant)  # a shared window counts it from its answer
@@ -324,15 +327,7 @@ class AiohttpTransport:
     async def close(self, *, grace: float | None = None) -> None:
         """Wait up to ``grace`` seconds (default ``settings.close_timeout``) for requests in
         flight, cancel what is left, then close the session if this transport opened it."""
-        tasks = self._flights.tasks()
-        if tasks:
-            wait = self._settings.close_timeout if grace is None else grace
-            _, pending = await asyncio.wait(tasks, timeout=wait)
-            for task in pending:
-                task.cancel()
-            if pending:
-                # Let the cancelled requests unwind (aiohttp releases their connections).
-                await asyncio.wait(pending)
+        await self._flights.close(self._settings.close_timeout if grace is None else grace)
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
