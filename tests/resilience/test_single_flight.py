@@ -196,3 +196,14 @@ async def test_a_failure_reaches_the_leader_and_its_followers(stack: Stack) -> N
     assert all(isinstance(result, TurnmeterError) for result in results), results
     assert type(results[0]) is type(results[1])
     assert stack.proxy.requests == 1
+
+
+async def test_two_closes_at_once_still_say_the_client_closed(stack: Stack) -> None:
+    stack.sandbox.faults.latency = SLOW
+    turn = stack.client()
+    leader = asyncio.create_task(turn.total(SINCE, NOW))
+    await until_in_flight(turn)
+    await asyncio.gather(turn.close(grace=0.01), turn.transport.close(grace=0.01))
+    with pytest.raises(TransportError, match="client closed"):
+        await leader
+    assert turn.transport.in_flight() == 0

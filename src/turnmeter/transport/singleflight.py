@@ -94,6 +94,8 @@ class SingleFlight(Generic[T]):
         _, pending = await asyncio.wait(ends, timeout=grace)
         for end in pending:
             flight = ends[end]
+            if flight.closing:
+                continue  # another close() cancelled it already: one cancellation to take back
             flight.closing = True
             if flight.task is not None:
                 flight.task.cancel()
