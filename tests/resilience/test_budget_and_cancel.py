@@ -15,7 +15,6 @@ from tests.usage_data import NOW
 from turnmeter import ConfigError, RateLimited, TransportError
 from turnmeter.decode.documents import document_facts
 from turnmeter.resources import query_text
-from turnmeter.sandbox import Fault
 from turnmeter.transport.cache import with_age
 from turnmeter.transport.classify import classify_failure
 from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode, SQLiteStore
@@ -125,19 +124,7 @@ async def test_cache_answers_carry_their_age(stack: Stack) -> None:
     assert stack.proxy.requests == 2
 
 
-async def test_one_cancelled_caller_does_not_cancel_the_shared_request(stack: Stack) -> None:
-    # Long enough that the cancellation lands while the request is still in flight.
-    stack.sandbox.faults.push(Fault.delay(0.5))
-    async with stack.client() as turn:
-        first = asyncio.create_task(turn.total(SINCE, NOW))
-        second = asyncio.create_task(turn.total(SINCE, NOW))
-        await asyncio.sleep(0.02)
-        first.cancel()
-        totals = await second
-        with pytest.raises(asyncio.CancelledError):
-            await first
-    assert totals.egress_bytes > 0
-    assert stack.proxy.requests == 1
+# Cancelling one of several identical callers: tests/resilience/test_single_flight.py.
 
 
 async def test_close_waits_for_requests_in_flight(stack: Stack) -> None:

@@ -122,6 +122,14 @@ def note_freshness(age: float, cached: bool) -> None:
         ages.append(Freshness(age=age, cached=cached))
 
 
+def note_arrival(arrived: float) -> None:
+    """Record a fresh answer that arrived at ``arrived`` (``time.monotonic()``), as
+    :func:`note_freshness` does; its age is only worked out when someone asked."""
+    ages = _ages.get()
+    if ages is not None:
+        ages.append(Freshness(age=max(0.0, time.monotonic() - arrived), cached=False))
+
+
 async def with_age(awaitable: Awaitable[T], *, max_age: float | None = None) -> Answer[T]:
     """Await a facade call; return its value with the age of the oldest answer behind it.
 

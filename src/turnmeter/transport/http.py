@@ -8,7 +8,13 @@ Each operation goes through one pipeline::
 
     single-flight -> TTL cache -> [retry loop: concurrency cap -> rate budget -> POST -> judge]
 
-* Identical concurrent requests (same query, operation, variables and decoder) share one request.
+* Identical concurrent requests (same query, operation, variables and decoder) share one request,
+  run in the first caller's own task (see :mod:`turnmeter.transport.singleflight` for what a
+  cancelled caller or ``close()`` does to it).
+* Nothing on the way awaits when it need not: a free slot of the cap and a token of the
+  in-process budget are taken synchronously, attempt 1 runs outside the retry loop, and an
+  attempt is timed, logged and traced only when a tracer or DEBUG logging is on. A 1-row request
+  costs the event loop as many iterations and tasks as plain aiohttp (``python -m bench.hops``).
 * Each answer is judged once, inside the attempt: by the caller's ``decoder`` (the generated
   usage methods pass theirs, the DSL its own: ``row_decoding.RowDecoder``, which reads clean
   bodies itself through ``decode_body(bytes)`` and refuses a bad value with a ``ValueError``
@@ -29,13 +35,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar, overload
 
 import aiohttp
 import orjson
 
-from turnmeter.decode.documents import DocumentFacts, document_facts
+from turnmeter.decode.documents import document_facts
 from turnmeter.errors import (
     MalformedResponse,
     RateLimited,
@@ -44,10 +50,12 @@ from turnmeter.errors import (
     TurnmeterError,
 )
 from turnmeter.settings import ClientSettings
-from turnmeter.transport.cache import TTLCache, note_freshness, requested_max_age
+from turnmeter.transport.cache import TTLCache, note_arrival, note_freshness, requested_max_age
+from turnmeter.transport.cap import ConcurrencyCap
 from turnmeter.transport.observability import (
     attempt_span,
     log_attempt,
+    observing,
     record_outcome,
 )
 from turnmeter.transport.ratelimit import CLIENT_BUDGET_CODE, RateLimiter, build_limiter
@@ -104,7 +112,7 @@ class AiohttpTransport:
         self.redactor = Redactor(settings.auth.secrets())
         self.limiter = limiter if limiter is not None else build_limiter(settings.rate_budget)
         self._owns_limiter = limiter is None
-        self._cap = asyncio.Semaphore(settings.max_concurrency)
+        self._cap = ConcurrencyCap(settings.max_concurrency)
         self._cache = TTLCache(settings.cache_ttl) if settings.cache_ttl else None
         self._flights: SingleFlight[Answer] = SingleFlight()
         self._on_retry = on_retry
@@ -164,7 +172,7 @@ class AiohttpTransport:
                     f"{operation_name or 'request'} was cancelled: the client closed"
                 ) from None
             raise
-        note_freshness(max(0.0, time.monotonic() - arrived), False)
+        note_arrival(arrived)
         return value
 
     async def _fetch(
@@ -175,24 +183,30 @@ class AiohttpTransport:
         operation: str | None,
         decoder: Decoder[Any] | None,
     ) -> Answer:
-        facts = document_facts(query, operation)
+        limiter = self.limiter
+        # The cost is only the rate budget's business.
+        cost = 1 if limiter is None else document_facts(query, operation).cost
         started = time.monotonic()
-
-        def send(attempt: int) -> Awaitable[Any]:
-            return self._attempt(body, operation, facts, decoder, attempt, started)
-
-        value = await retrying(
-            send,
-            policy=self._settings.retry,
-            operation=operation,
-            started=started,
-            rng=self._rng,
-            on_retry=self._on_retry,
-            retryable=self._retryable,
-        )
+        failure: TurnmeterError | None = None
+        try:
+            # Attempt 1 outside the retry loop: most requests are answered at once.
+            value = await self._attempt(body, operation, cost, decoder, 1, started)
+        except TurnmeterError as exc:
+            failure = exc
+        if failure is not None:  # retried outside the except clause: no chained context
+            value = await retrying(
+                lambda attempt: self._attempt(body, operation, cost, decoder, attempt, started),
+                policy=self._settings.retry,
+                operation=operation,
+                started=started,
+                rng=self._rng,
+                on_retry=self._on_retry,
+                retryable=self._retryable,
+                first_failure=failure,
+            )
         arrived = time.monotonic()
-        if self.limiter is not None:
-            await self.limiter.server_answered()  # a real answer ends a server-caused pause
+        if limiter is not None and limiter.pause_seen:
+            await limiter.server_answered()  # a real answer ends a server-caused pause
         if self._cache is not None:
             self._cache.put(key, value, arrived)
         return value, arrived
@@ -201,34 +215,56 @@ class AiohttpTransport:
         self,
         body: bytes,
         operation: str | None,
-        facts: DocumentFacts,
+        cost: int,
         decoder: Decoder[Any] | None,
         attempt: int,
         started: float,
     ) -> Any:
-        async with self._cap:
+        cap = self._cap
+        if not cap.take_now():
+            await cap.take()
+        try:
             grant = None
-            if self.limiter is not None:
-                remaining = self._settings.retry.total_time - (time.monotonic() - started)
-                grant = await self.limiter.acquire(facts.cost, max_wait=max(0.0, remaining))
-            with attempt_span(operation, attempt) as span:
-                sent = time.monotonic()
-                status: int | None = None
-                outcome = "ok"
-                try:
-                    status, headers, raw = await self.post(body, operation)
-                    value = self._judge(status, headers, raw, operation, facts, decoder)
-                except TurnmeterError as exc:
-                    outcome = type(exc).__name__
-                    # Decoders quote values from the body too: one last pass over the message.
-                    self.redactor.exception(exc)
-                    raise
-                finally:
-                    if grant is not None and self.limiter is not None:
-                        self.limiter.sent(grant)  # a shared window counts it from its answer
-                    record_outcome(span, outcome, status)
-                    log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
-        return value
+            limiter = self.limiter
+            # The cap is taken first, so that the grant is given right before sending.
+            if limiter is not None and not limiter.acquire_now(cost):
+                left = self._settings.retry.total_time - (time.monotonic() - started)
+                grant = await limiter.acquire(cost, max_wait=max(0.0, left))
+            try:
+                if observing():
+                    return await self._observed(body, operation, decoder, attempt)
+                status, headers, raw = await self.post(body, operation)
+                return self._judge(status, headers, raw, operation, decoder)
+            except TurnmeterError as exc:
+                # Decoders quote values from the body too: one last pass over the message.
+                self.redactor.exception(exc)
+                raise
+            finally:
+                if grant is not None and limiter is not None:
+                    limiter.sent(grant)  # a shared window counts it from its answer
+        finally:
+            cap.release()
+
+    async def _observed(
+        self, body: bytes, operation: str | None, decoder: Decoder[Any] | None, attempt: int
+    ) -> Any:
+        """One attempt inside its span, logged: only when a tracer or DEBUG logging is on."""
+        with attempt_span(operation, attempt) as span:
+            sent = time.monotonic()
+            status: int | None = None
+            outcome = "ok"
+            try:
+                status, headers, raw = await self.post(body, operation)
+                return self._judge(status, headers, raw, operation, decoder)
+            except TurnmeterError as exc:
+                outcome = type(exc).__name__
+                raise
+            except asyncio.CancelledError:
+                outcome = "cancelled"
+                raise
+            finally:
+                record_outcome(span, outcome, status)
+                log_attempt(operation, attempt, time.monotonic() - sent, outcome, status)
 
     def _judge(
         self,
@@ -236,7 +272,6 @@ class AiohttpTransport:
         headers: Mapping[str, str],
         raw: bytes,
         operation: str | None,
-        facts: DocumentFacts,
         decoder: Decoder[Any] | None,
     ) -> Any:
         """Parse, classify and check one response body: exactly one strict walk of ``data``."""
@@ -324,15 +359,7 @@ class AiohttpTransport:
     async def close(self, *, grace: float | None = None) -> None:
         """Wait up to ``grace`` seconds (default ``settings.close_timeout``) for requests in
         flight, cancel what is left, then close the session if this transport opened it."""
-        tasks = self._flights.tasks()
-        if tasks:
-            wait = self._settings.close_timeout if grace is None else grace
-            _, pending = await asyncio.wait(tasks, timeout=wait)
-            for task in pending:
-                task.cancel()
-            if pending:
-                # Let the cancelled requests unwind (aiohttp releases their connections).
-                await asyncio.wait(pending)
+        await self._flights.close(self._settings.close_timeout if grace is None else grace)
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None

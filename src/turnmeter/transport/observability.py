@@ -48,6 +48,12 @@ _tracer: Any = _load_tracer()
 _NO_SPAN: AbstractContextManager[None] = contextlib.nullcontext()
 
 
+def observing() -> bool:
+    """Whether an attempt has anyone to report to: a tracer, or DEBUG records for
+    ``turnmeter.transport``. Without either, attempts are neither timed nor wrapped in spans."""
+    return _tracer is not None or transport_logger.isEnabledFor(logging.DEBUG)
+
+
 def attempt_span(operation: str | None, attempt: int) -> AbstractContextManager[Any]:
     """An OpenTelemetry span around one attempt (a no-op without opentelemetry)."""
     # Without a tracer no generator-based context is built per request (about 1 us each).

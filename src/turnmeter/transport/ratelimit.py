@@ -219,8 +219,13 @@ class RateLimiter:
             if budget.path is not None
             else MemoryStore(budget, self._clock)
         )
-        # Whether this limiter knows of a pause that a successful answer should end.
-        self._pause_seen = False
+        # The in-process window, which grants without awaiting (None: a shared store).
+        self._memory = (
+            self._store if isinstance(self._store, MemoryStore) and not self._redis else None
+        )
+        #: Whether this limiter knows of a pause that a successful answer should end (read by
+        #: the transport, which then calls :meth:`server_answered`).
+        self.pause_seen = False
 
     def __repr__(self) -> str:
         where = "" if self._redis is None else f", redis={self._redis.redis.url.shown!r}"
@@ -231,6 +236,18 @@ class RateLimiter:
         """Why the shared store (Redis) is unreachable, while the fallback is in force."""
         down = None if self._redis is None else self._redis.down
         return None if down is None else str(down)
+
+    def acquire_now(self, cost: int) -> bool:
+        """Take ``cost`` at once, without awaiting, if this process's window has room: True.
+
+        Only the in-process window answers this way. False takes nothing: then
+        :meth:`acquire` waits, refuses or asks the shared store (SQLite, Redis), as it always
+        does. A True grant needs no :meth:`sent`.
+        """
+        if self._memory is None:
+            return False
+        assert self.budget.limit is not None
+        return cost <= self.budget.limit and self._memory.take_now(cost)
 
     async def acquire(self, cost: int, *, max_wait: float | None = None) -> str | None:
         """Take ``cost`` from the budget, waiting (at most ``max_wait`` s) if the mode allows.
@@ -248,7 +265,7 @@ class RateLimiter:
             verdict = await self._decide(cost)
             if verdict.wait <= 0:
                 return verdict.grant
-            self._pause_seen = self._pause_seen or verdict.paused_until is not None
+            self.pause_seen = self.pause_seen or verdict.paused_until is not None
             remaining = None if max_wait is None else max_wait - waited
             if self.budget.mode is RateMode.FAIL_FAST or (
                 remaining is not None and verdict.wait > remaining
@@ -267,7 +284,7 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Hold every grant for ``seconds`` (the server said its budget is spent), bounded by
         the budget's ``pause_bound``. Best effort: a locked file only loses the pause."""
-        self._pause_seen = True
+        self.pause_seen = True
         if self._redis is not None:
             self._redis.pause_soon(seconds)  # this process at once, the fleet a round trip later
             return
@@ -282,9 +299,9 @@ class RateLimiter:
         A request already in flight when the pause began may end it too; if the server's budget
         really is spent, its next refusal pauses again (one request later).
         """
-        if not self._pause_seen:
+        if not self.pause_seen:
             return  # nothing to end: no file access on the common path
-        self._pause_seen = False
+        self.pause_seen = False
         if self._redis is not None:
             await self._redis.clear_pause()  # best effort inside: Redis down keeps its bound
             return

@@ -43,6 +43,10 @@ class Verdict(NamedTuple):
     grant: str | None = None
 
 
+#: The verdict of every grant a store counts from the moment it is given.
+GRANTED = Verdict(0.0)
+
+
 class Store(Protocol):
     def decide(self, cost: int, now: float | None = None) -> Verdict:
         """Record ``cost`` (at ``now``, by default the store's clock) or say how long to wait."""
@@ -98,16 +102,26 @@ class MemoryStore:
 
     def decide(self, cost: int, now: float | None = None) -> Verdict:
         now = self._clock() if now is None else now
+        if self._take(cost, now):
+            return GRANTED
+        if now < self._paused_until:
+            return Verdict(self._paused_until - now, self._paused_until)
+        return Verdict(wait_for(self._log, self._used, cost, self._limit, self._window, now))
+
+    def take_now(self, cost: int) -> bool:
+        """Record ``cost`` now if the window has room and no pause holds (True); else record
+        nothing (False: :meth:`decide` says how long to wait)."""
+        return self._take(cost, self._clock())
+
+    def _take(self, cost: int, now: float) -> bool:
         self._expire(now)
         # However the pause got here (or the clock moved), it never reaches past the bound.
         self._paused_until = min(self._paused_until, now + self._bound)
-        if now < self._paused_until:
-            return Verdict(self._paused_until - now, self._paused_until)
-        if self._used + cost <= self._limit:
-            self._log.append((now, cost))
-            self._used += cost
-            return Verdict(0.0)
-        return Verdict(wait_for(self._log, self._used, cost, self._limit, self._window, now))
+        if now < self._paused_until or self._used + cost > self._limit:
+            return False
+        self._log.append((now, cost))
+        self._used += cost
+        return True
 
     def take(self, cost: int, now: float | None = None) -> float:
         """Seconds to wait (0.0: granted and recorded)."""

@@ -68,11 +68,17 @@ async def read_body(response: aiohttp.ClientResponse, limit: int, operation: str
             f"{where}: unsupported Content-Encoding (only {ACCEPT_ENCODING} were accepted)",
             status=response.status,
         )
+    if declared is not None and encoding in ("", "identity"):
+        # The common case in one read: a declared length within the limit bounds what aiohttp
+        # reads, and there is nothing to inflate.
+        raw = await response.read()
+        if len(raw) > limit:  # only if the server sent more than it declared
+            raise _too_large(where, response.status, limit, "the body")
+        return raw
     body = _Body(where, response.status, limit)
     inflater = None
-    # A declared length within the limit bounds what aiohttp reads: one read, no per-chunk
-    # loop (the common case, and the per-request cost that matters). Without a length the
-    # body is counted chunk by chunk as it arrives.
+    # A compressed body with a declared length: one read, then inflated in bounded steps.
+    # Without a length the body is counted chunk by chunk as it arrives.
     chunks = _whole(response) if declared is not None else response.content.iter_chunked(READ_CHUNK)
     async for chunk in chunks:
         body.received(len(chunk))
