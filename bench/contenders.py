@@ -297,6 +297,32 @@ class Turnmeter(Contender):
         await self.turn.close()
 
 
+class TurnmeterDefault(Turnmeter):
+    """``TurnUsage.timeseries`` as the default client runs it: rate budget, single-flight,
+    retries and the concurrency cap all on. The budget's limit is set past what the benchmark
+    sends (Cloudflare's 300 per 5 minutes would stop it), so every grant is counted and none
+    waits; the cap matches the concurrency test, as for the other turnmeter rows."""
+
+    def __init__(self) -> None:
+        super().__init__(DEFAULT_CLIENT, "fast")
+
+    async def setup(self, url: str) -> None:
+        from turnmeter import TurnUsage
+        from turnmeter.transport.ratelimit import RateBudget
+
+        self.url = url
+        self.turn = TurnUsage(
+            account_tag=ACCOUNT,
+            api_token=TOKEN,
+            endpoint=url,
+            rate_budget=RateBudget(limit=UNREACHED_BUDGET),
+            max_concurrency=BURST_IN_FLIGHT,
+        )
+
+
+#: A rate budget no benchmark run reaches: the limiter runs, it never makes anyone wait.
+UNREACHED_BUDGET = 10**9
+DEFAULT_CLIENT = "turnmeter seed method, default client (rate budget on)"
 #: Contender names the goals refer to.
 FLOOR = "aiohttp + json.loads, untyped (the floor)"
 WIDE_FLOOR = "aiohttp + json.loads, untyped, 5 fields (the DSL's floor)"
@@ -322,6 +348,7 @@ def all_contenders(httpx_package: Path) -> list[Contender]:
         AriadneHttpx(httpx_package),
         Turnmeter(SLOW, "slow"),
         Turnmeter(FAST, "fast"),
+        TurnmeterDefault(),
         Turnmeter(GENERATED, "generated"),
         Turnmeter("turnmeter seed method, GC not paused while decoding", "fast, GC not paused"),
         Turnmeter("turnmeter generated decoder without the transport pipeline", "bare"),

@@ -95,7 +95,7 @@ def decode_costs() -> list[tuple[str, float]]:
             _per_row(lambda: decoder(orjson.loads(body)["data"])),
         ),
         ("msgspec typed structs, 5 fields", _per_row(lambda: wide_limit.decode(wide))),
-        ("DSL decoder from bytes, 5 fields, value tuples", _per_row(lambda: dsl.decode_body(wide))),
+        ("DSL decoder from bytes, 5 fields, its rows", _per_row(lambda: dsl.decode_body(wide))),
     ]
     row_decoding.GC_PAUSE_MIN_ROWS = saved
     return costs

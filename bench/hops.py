@@ -14,33 +14,9 @@ import json
 import sys
 from typing import Any
 
-from bench.contenders import ACCOUNT, FAST, TOKEN, Contender, Turnmeter, floor
+from bench.contenders import FAST, Contender, Turnmeter, TurnmeterDefault, floor
 
 REQUESTS = 200
-#: A rate budget no benchmark run reaches: the limiter runs, it never makes anyone wait.
-UNREACHED_BUDGET = 10**9
-DEFAULT_CLIENT = "turnmeter default client (`TurnUsage.timeseries`, rate budget on)"
-
-
-class TurnmeterDefault(Turnmeter):
-    """``TurnUsage.timeseries`` with the default client: rate budget, single-flight, retries
-    and the concurrency cap all on. The budget's limit is set past what the benchmark sends
-    (Cloudflare's 300 per 5 minutes would stop it), so every grant is counted and none waits."""
-
-    def __init__(self) -> None:
-        super().__init__(DEFAULT_CLIENT, "fast")
-
-    async def setup(self, url: str) -> None:
-        from turnmeter import TurnUsage
-        from turnmeter.transport.ratelimit import RateBudget
-
-        self.url = url
-        self.turn = TurnUsage(
-            account_tag=ACCOUNT,
-            api_token=TOKEN,
-            endpoint=url,
-            rate_budget=RateBudget(limit=UNREACHED_BUDGET),
-        )
 
 
 class CountingLoop(asyncio.SelectorEventLoop):
