@@ -53,8 +53,8 @@ BIG, PAGE, ONE = 10_000, 100, 1
 BURST_TOTAL = 200
 MEMORY_ROWS, MEMORY_PAGE = 1_000_000, 10_000
 #: (rounds, requests per round) for each row count; --quick divides the rounds.
-PLAN = {BIG: (7, 1), PAGE: (7, 10), ONE: (7, 40)}
-BURST_ROUNDS = 5
+PLAN = {BIG: (11, 1), PAGE: (9, 10), ONE: (21, 40)}
+BURST_ROUNDS = 9
 PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
 PACKAGES += ("ariadne-codegen", "msgspec")
 #: The extra benches (bench/<script>): arguments for a full run, and for --quick.

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from operator import attrgetter
@@ -92,10 +93,16 @@ class RowDecoder(Generic[R]):
         self._once = len(set(self.columns)) == len(self.columns)
         # Leaves read on the fast way: the row's fields and those msgspec cannot fully check.
         wanted = set(self.columns) | {i for i, leaf in enumerate(self.leaves) if _converter(leaf)}
-        self._readers = {
-            i: (attrgetter(".".join(self.leaves[i].path)), _converter(self.leaves[i]))
-            for i in sorted(wanted)
-        }
+        # Leaves under one shared object (``dimensions``, ``sum``) read it once per group.
+        parents = Counter(self.leaves[i].path[0] for i in wanted if len(self.leaves[i].path) == 2)
+        self._shared = {name: attrgetter(name) for name, count in parents.items() if count > 1}
+        self._readers: dict[int, tuple[str | None, Callable[[Any], Any], Any]] = {}
+        for i in sorted(wanted):
+            path, convert = self.leaves[i].path, _converter(self.leaves[i])
+            if len(path) == 2 and path[0] in self._shared:
+                self._readers[i] = (path[0], attrgetter(path[1]), convert)
+            else:
+                self._readers[i] = (None, attrgetter(".".join(path)), convert)
 
     def __repr__(self) -> str:
         return f"RowDecoder({self.operation}, {self.row.__name__}, columns={self.columns!r})"
@@ -126,8 +133,9 @@ class RowDecoder(Generic[R]):
         # A column needing no check beyond msgspec's stays a lazy map: the rows take it in one
         # pass, no list in between.
         read: dict[int, Iterable[Any]] = {}
-        for index, (getter, convert) in self._readers.items():
-            column: Iterable[Any] = map(getter, groups)
+        shared = {name: list(map(get, groups)) for name, get in self._shared.items()}
+        for index, (parent, getter, convert) in self._readers.items():
+            column: Iterable[Any] = map(getter, groups if parent is None else shared[parent])
             if convert is not None or not self._once:
                 column = list(column) if convert is None else convert(list(column))
             read[index] = column

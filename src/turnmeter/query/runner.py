@@ -260,6 +260,11 @@ async def _each_window(
     concurrency: int,
     progress: _Progress,
 ) -> None:
+    if len(windows) == 1:
+        # One window (the usual range): fetched in the caller's task, no task group around it.
+        consume(await fetch(windows[0]))
+        progress.window()
+        return
     gate = asyncio.Semaphore(concurrency)
 
     async def one(window: Window) -> None:
