@@ -193,10 +193,12 @@ async def test_8_processes_x_1000_checks_send_one_query_per_refresh_interval(
     # The whole fleet: one query per refresh interval (a handover may add one), not eight ...
     # Counted over the span of the queries themselves: a loaded machine may start the first
     # refresh before any worker reports, or let the holder refresh once more while the others
-    # exit; eight pollers would still send eight times this many.
+    # exit. One query per interval over the span is span / INTERVAL + 1 (the fencepost), and
+    # up to two handovers (a holder starved past its lease) may add one each; eight pollers
+    # would still send eight times this many.
     span = max(server.arrivals) - min(server.arrivals)
     said = [line for worker in workers for line in worker.stderr.splitlines()]
-    assert 2 <= len(server.arrivals) <= span / INTERVAL + 2, (server.arrivals, said)
+    assert 2 <= len(server.arrivals) <= span / INTERVAL + 3, (server.arrivals, said)
     # ... each sent by the replica holding the lease then, while every replica answers from it.
     assert sum(worker.lines[-1]["queries"] for worker in workers) == len(server.arrivals)
     assert any(line["holder"] for worker in workers for line in worker.lines)
