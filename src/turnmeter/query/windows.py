@@ -226,7 +226,9 @@ class Merger:
     def rows(self) -> list[Any]:
         """The merged groups (unordered)."""
         batches = self._batches
-        everything = batches[0] if len(batches) == 1 else list(chain.from_iterable(batches))
+        # A new list even for one batch: an answer may be shared (cache, single-flight) and the
+        # caller's rows get sorted and handed out.
+        everything = list(chain.from_iterable(batches))
         if self._whole or len(set(map(self._key, everything))) == len(everything):
             return everything  # no group twice: nothing to add
         return self._merged(everything)
