@@ -27,7 +27,6 @@ Whatever the first way accepts, the second accepts with equal rows.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -87,7 +86,7 @@ class RowDecoder(Generic[R]):
         self.leaves = tuple(leaves)
         self.row = row
         self.columns = tuple(columns)
-        self._assemble = _assembler(row, len(self.columns))  # type: ignore[arg-type]
+        self._assemble = _assembler(row)
         self._envelope = _envelope(groups_key, self.leaves)
         # Each leaf a row field at most once: its column can then be read in the same pass.
         self._once = len(set(self.columns)) == len(self.columns)
@@ -271,8 +270,7 @@ def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
     return None
 
 
-@functools.lru_cache(maxsize=512)
-def _assembler(row: type[Any], width: int) -> Callable[[list[Any], int], list[Any]]:
+def _assembler(row: type[Any]) -> Callable[[list[Any], int], list[Any]]:
     """How columns become rows: zip for value tuples, else the row class mapped over the columns
     (the generated rows and the DSL's are frozen msgspec Structs, whose __init__ is C)."""
     if row is tuple:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from cf_analytics.input_types import (
         AccountCallsUsageAdaptiveGroupsFilter_InputObject as SfuFilterInput,
     )
-    from cf_analytics.row_decoding import GCPause, Refused, RowDecoder, dataclass_view
     from cf_analytics.row_decoding import Leaf as DecoderLeaf
+    from cf_analytics.row_decoding import Refused, RowDecoder, dataclass_view
     from cf_analytics.transport_base_client import dump_variables
     from cf_analytics.usage_rows import (
         AppUsage,
@@ -44,7 +44,6 @@ __all__ = [
     "CustomerUsage",
     "DecoderLeaf",
     "FilterInput",
-    "GCPause",
     "GeneratedClient",
     "KeyUsage",
     "OrderBy",
@@ -66,7 +65,6 @@ _LAZY = {
     "DecoderLeaf": ("cf_analytics.row_decoding", "Leaf"),
     "Refused": ("cf_analytics.row_decoding", "Refused"),
     "RowDecoder": ("cf_analytics.row_decoding", "RowDecoder"),
-    "GCPause": ("cf_analytics.row_decoding", "GCPause"),
     "dataclass_view": ("cf_analytics.row_decoding", "dataclass_view"),
     **{
         name: ("cf_analytics.usage_rows", name)

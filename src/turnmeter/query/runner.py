@@ -36,6 +36,7 @@ from turnmeter.query.windows import (
     bounded_range,
     check_page,
     keyset_after,
+    no_key,
     paging_order,
     plan_windows,
     top,
@@ -136,7 +137,7 @@ class _Fetcher:
         # A row's key in the paging order: one value for one field, else a tuple (attrgetter's
         # own convention, which check_page reads).
         self.key: Callable[[QueryRow], Any] = (
-            attrgetter(*(d.name for d in self.paging)) if self.paging else _no_key
+            attrgetter(*(d.name for d in self.paging)) if self.paging else no_key
         )
         self.where = query.where.to_filter() if query.where is not None else None
 
@@ -336,10 +337,6 @@ async def stream_query(
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-
-
-def _no_key(row: QueryRow) -> tuple[()]:
-    return ()
 
 
 def _not_streamable(query: Query, limits: DatasetLimits) -> str:

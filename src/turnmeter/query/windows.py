@@ -211,7 +211,7 @@ class Merger:
     def __init__(self, query: Query, groups_whole: bool = False) -> None:
         names = [spec.name for spec in query.fields]
         width = len(query.dimension_specs)
-        self._key: Callable[[Any], Any] = attrgetter(*names[:width]) if width else _no_key
+        self._key: Callable[[Any], Any] = attrgetter(*names[:width]) if width else no_key
         self._sums = [
             names[width + i] for i, m in enumerate(query.metric_specs) if m.block == "sum"
         ]
@@ -251,7 +251,8 @@ class Merger:
         return list(groups.values())
 
 
-def _no_key(row: Any) -> tuple[()]:
+def no_key(row: Any) -> tuple[()]:
+    """The key of a row grouped by no dimension (every row is the one group)."""
     return ()
 
 
