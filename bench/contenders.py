@@ -39,10 +39,15 @@ HTTPX_PACKAGE = "cf_bench_httpx"
 BURST_IN_FLIGHT = 20
 
 
+#: Minutes in the benchmark's range: the server's largest answer, one row a minute from BASE.
+RANGE_MINUTES = 10_000
+
+
 def window(i: int) -> tuple[datetime, datetime]:
-    """Request ``i``'s range: a day, shifted by ``i`` seconds so no two requests are equal."""
-    since = BASE + timedelta(seconds=i)
-    return since, since + timedelta(days=1)
+    """Request ``i``'s range: the server's 10,000 minutes, moved ``i`` microseconds earlier so
+    that no two requests are equal (the range's last minute stays the series' last)."""
+    since = BASE - timedelta(microseconds=i)
+    return since, since + timedelta(minutes=RANGE_MINUTES)
 
 
 def plain_variables(n: int, i: int) -> dict[str, Any]:
@@ -242,6 +247,8 @@ class Turnmeter(Contender):
         since, until = window(i)
         if self.mode == "fast":
             return await self.turn.timeseries(since, until, limit=n)
+        if self.mode == "fast, page after":  # a minute more: a full page may not be the last
+            return await self.turn.timeseries(since, until + timedelta(minutes=1), limit=n)
         if self.mode == "generated":
             flt = filter_variables(since, until)
             return await self.turn.operations.usage_timeseries(ACCOUNT, flt, n)
@@ -333,6 +340,7 @@ HTTPX = "ariadne-codegen client, default httpx base client"
 SLOW = "generated pydantic models over turnmeter's transport (no decoder)"
 FAST = "**turnmeter seed method** (`TurnUsage.timeseries`)"
 GENERATED = "turnmeter generated method (`turn.operations.usage_timeseries`)"
+PAGE_AFTER = "turnmeter seed method, range a minute longer (a full page asks the page after)"
 DSL = "**turnmeter DSL** (`TurnUsage.query`, 5 fields)"
 
 
@@ -350,6 +358,7 @@ def all_contenders(httpx_package: Path) -> list[Contender]:
         Turnmeter(FAST, "fast"),
         TurnmeterDefault(),
         Turnmeter(GENERATED, "generated"),
+        Turnmeter(PAGE_AFTER, "fast, page after"),
         Turnmeter("turnmeter seed method, GC not paused while decoding", "fast, GC not paused"),
         Turnmeter("turnmeter generated decoder without the transport pipeline", "bare"),
         wide_floor(),

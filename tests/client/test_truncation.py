@@ -208,3 +208,56 @@ async def test_a_server_answering_the_same_page_again_is_refused() -> None:
             await turn.timeseries(SERIES_START, NOW)
     assert len(bodies) == 2
     assert "datetimeMinute_gt" in bodies[1]
+
+
+# --- A full page that reaches the range's last minute ---------------------------------------
+
+
+def _series_answering(seen: list[dict[str, Any]], minutes: int) -> Answer:
+    """A series server of ``minutes`` rows from SERIES_START that honours limit and keyset."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        variables = body["variables"]
+        seen.append(variables)
+        after = "AND" in variables["filter"]
+        return groups(body, 0 if after else min(minutes, variables["limit"]))
+
+    return answer
+
+
+@pytest.mark.parametrize("limit", [None, 10_000])
+@pytest.mark.parametrize("end", [timedelta(0), -timedelta(seconds=30)])
+async def test_a_full_page_reaching_the_last_minute_of_the_range_is_the_last_page(
+    limit: int | None, end: timedelta
+) -> None:
+    # 10,000 minutes fill one page, and no minute of the range comes after its last row: the
+    # page after cannot hold a row, so it is not asked for.
+    seen: list[dict[str, Any]] = []
+    until = SERIES_START + timedelta(minutes=10_000) + end
+    async with hostile(_series_answering(seen, 10_000)) as url, client(url) as turn:
+        got = await turn.timeseries(SERIES_START, until, limit=limit)
+    assert [point.minute for point in got] == [
+        SERIES_START + timedelta(minutes=index) for index in range(10_000)
+    ]
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("extra", [timedelta(seconds=30), timedelta(minutes=1)])
+async def test_a_full_page_short_of_the_ranges_last_minute_asks_the_page_after(
+    extra: timedelta,
+) -> None:
+    # Half a minute more is one more minute the range can hold a row in.
+    seen: list[dict[str, Any]] = []
+    until = SERIES_START + timedelta(minutes=10_000) + extra
+    async with hostile(_series_answering(seen, 10_000)) as url, client(url) as turn:
+        assert len(await turn.timeseries(SERIES_START, until)) == 10_000
+        assert len(await turn.timeseries(SERIES_START, until, limit=10_000)) == 10_000
+    assert ["AND" in asked["filter"] for asked in seen] == [False, True, False, True]
+    assert seen[3]["limit"] == 1  # limit + 1 rows tell whether more exist
+
+
+async def test_a_series_over_exactly_one_page_of_minutes_is_whole(turn: TurnUsage) -> None:
+    # Against the sandbox: the early stop returns the same rows as paging on would.
+    until = SERIES_START + timedelta(minutes=10_000)
+    assert await turn.timeseries(SERIES_START, until) == expected_series()[:10_000]
+    assert await turn.timeseries(SERIES_START, until, limit=10_000) == expected_series()[:10_000]

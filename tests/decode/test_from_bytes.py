@@ -195,3 +195,22 @@ async def test_errors_beside_valid_data_are_still_classified(fresh_sandbox: Sand
     ) as turn:
         with pytest.raises(AuthError):
             await turn.timeseries(START, NOW, limit=2)
+
+
+def test_rows_are_built_for_any_field_name_and_column_layout() -> None:
+    # The fast way compiles one comprehension per decoder from its field names: a name that is
+    # a Python keyword, a leaf used twice, and no columns at all must decode as the walk does.
+    leaves = [
+        DecoderLeaf(("dimensions", "from"), "string", "text", False),
+        DecoderLeaf(("sum", "class"), "int64", "int", False, -(2**63), 2**63 - 1),
+    ]
+    groups = [{"dimensions": {"from": f"k{i}"}, "sum": {"class": i}} for i in range(3)]
+    data = {"viewer": {"accounts": [{"callsTurnUsageAdaptiveGroups": groups}]}}
+    body = json.dumps({"data": data}).encode()
+    for columns, expected in [
+        ([1, 0, 1], [(i, f"k{i}", i) for i in range(3)]),
+        ([], [(), (), ()]),
+    ]:
+        decoder = RowDecoder("Odd", "callsTurnUsageAdaptiveGroups", leaves, tuple, columns)
+        assert decoder.decode_body(body) == expected
+        assert decoder(data) == expected

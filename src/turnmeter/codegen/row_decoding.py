@@ -9,10 +9,12 @@ Two ways, one verdict:
 
 * :meth:`RowDecoder.decode_body`: msgspec decodes the body into ``Struct`` objects in C (strict
   ints and int64 bounds, strings, floats, bools, non-null objects, ``Time`` and ``Date`` parsed
-  as RFC 3339; unselected fields skipped), then every column is moved into the rows without a
-  Python loop per row or per field: ``map`` over ``attrgetter``s, then the row class over the
-  columns (the generated rows are frozen msgspec Structs, built in C). Any other body (a bad
-  value, ``errors``) makes it decline with ``None``.
+  as RFC 3339; unselected fields skipped), then one list comprehension, compiled once per
+  decoder from its leaf paths, builds the rows: ``[Row(g.dimensions.datetimeMinute,
+  g.sum.egressBytes) for g in groups]``. Its attribute reads are the interpreter's specialised
+  slot reads and the row classes are frozen msgspec Structs built in C: measured twice as fast
+  as ``map`` over ``attrgetter`` columns. Any other body (a bad value, ``errors``) makes it
+  decline with ``None``.
 * :meth:`RowDecoder.__call__`: the strict walk over parsed JSON. It refuses what the schema does
   not allow with :class:`Refused`, whose message names the path: ``UsageTimeseries:
   accounts[0].callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
@@ -26,8 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+import keyword
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
@@ -86,20 +88,13 @@ class RowDecoder(Generic[R]):
         self.columns = tuple(columns)
         self._assemble = _assembler(row)
         self._envelope = _envelope(groups_key, self.leaves)
-        # Each leaf a row field at most once: its column can then be read in the same pass.
-        self._once = len(set(self.columns)) == len(self.columns)
-        # Leaves read on the fast way: the row's fields and those msgspec cannot fully check.
-        wanted = set(self.columns) | {i for i, leaf in enumerate(self.leaves) if _converter(leaf)}
-        # Leaves under one shared object (``dimensions``, ``sum``) read it once per group.
-        parents = Counter(self.leaves[i].path[0] for i in wanted if len(self.leaves[i].path) == 2)
-        self._shared = {name: attrgetter(name) for name, count in parents.items() if count > 1}
-        self._readers: dict[int, tuple[str | None, Callable[[Any], Any], Any]] = {}
-        for i in sorted(wanted):
-            path, convert = self.leaves[i].path, _converter(self.leaves[i])
-            if len(path) == 2 and path[0] in self._shared:
-                self._readers[i] = (path[0], attrgetter(path[1]), convert)
-            else:
-                self._readers[i] = (None, attrgetter(".".join(path)), convert)
+        self._build = _builder(row, [self.leaves[i].path for i in self.columns])
+        # Leaves msgspec cannot fully check (ints wider than int64) get a look at their column.
+        self._checks = [
+            (attrgetter(".".join(leaf.path)), convert)
+            for leaf in self.leaves
+            if (convert := _converter(leaf)) is not None
+        ]
 
     def __repr__(self) -> str:
         return f"RowDecoder({self.operation}, {self.row.__name__}, columns={self.columns!r})"
@@ -127,16 +122,9 @@ class RowDecoder(Generic[R]):
         return rows  # None for no account: the walk says so
 
     def _from_structs(self, groups: list[Any]) -> list[R]:
-        # A column needing no check beyond msgspec's stays a lazy map: the rows take it in one
-        # pass, no list in between.
-        read: dict[int, Iterable[Any]] = {}
-        shared = {name: list(map(get, groups)) for name, get in self._shared.items()}
-        for index, (parent, getter, convert) in self._readers.items():
-            column: Iterable[Any] = map(getter, groups if parent is None else shared[parent])
-            if convert is not None or not self._once:
-                column = list(column) if convert is None else convert(list(column))
-            read[index] = column
-        return self._assemble([read[i] for i in self.columns], len(groups))
+        for getter, convert in self._checks:
+            convert(list(map(getter, groups)))
+        return self._build(groups)
 
     def __call__(self, data: Any, operation: str | None = None) -> list[R]:
         """Rows of the first account from a parsed ``data`` object; every account is checked."""
@@ -266,6 +254,31 @@ def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
 
         return bounded
     return None
+
+
+def _builder(row: type[Any], paths: Sequence[tuple[str, ...]]) -> Callable[[list[Any]], list[Any]]:
+    """``build(groups) -> rows``: one list comprehension reading each row field's path.
+
+    The source is made of the schema's field names alone, never a value from a response. A
+    name that is not plain attribute syntax (a keyword: ``g.from`` would not parse) is read
+    with ``getattr`` and its name as a string literal.
+    """
+    reads = []
+    for path in paths:
+        read = "g"
+        for key in path:
+            plain = key.isidentifier() and not keyword.iskeyword(key)
+            read = f"{read}.{key}" if plain else f"getattr({read}, {key!r})"
+        reads.append(read)
+    if row is tuple:
+        made = f"({', '.join(reads)},)" if reads else "()"
+    else:
+        made = f"row({', '.join(reads)})"
+    source = f"def build(groups):\n    return [{made} for g in groups]\n"
+    namespace: dict[str, Any] = {"row": row}
+    exec(compile(source, f"<rows of {row.__name__}>", "exec"), namespace)
+    built: Callable[[list[Any]], list[Any]] = namespace["build"]
+    return built
 
 
 def _assembler(row: type[Any]) -> Callable[[list[Any], int], list[Any]]:

@@ -6,7 +6,9 @@ groups than one answer. The rule, per call:
 * **No limit** (the default): every row. Pages of :data:`PAGE_ROWS` follow the dimensions
   ascending, each next page filtered past the last row seen (the keyset of
   :mod:`turnmeter.query.windows`, checked to advance); an ``order_by`` other than that is then
-  applied here, with the dimensions ascending as tie-breakers, as the server orders.
+  applied here, with the dimensions ascending as tie-breakers, as the server orders. A page
+  shorter than asked is the last; so is a full page of a series keyed by the minute alone whose
+  last row is the range's last minute (no minute of the range is left for a row to be in).
 * **An explicit limit**: at most ``limit`` rows, and :class:`TruncatedResult` (holding the first
   ``limit``) when more exist. A limit under :data:`PAGE_ROWS` asks the server for ``limit + 1``
   rows in the caller's order and drops the extra; a larger one (``limit + 1`` would be over
@@ -19,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, TypeVar
 
 from turnmeter.errors import ConfigError, TruncatedResult
 from turnmeter.generated import OrderBy
 from turnmeter.query.catalog import FieldSpec, lookup
-from turnmeter.query.filters import encode_filter
+from turnmeter.query.filters import TIME_DIMENSION, encode_filter
 from turnmeter.query.windows import check_page, keyset_after
 
 #: Rows per page when paging: Cloudflare's usual maxPageSize, which every account allows.
@@ -114,6 +117,7 @@ async def _pages(
     rows: list[T] = []
     last: Any = None
     base_filter = variables["filter"]
+    final = _last_minute(listing, base_filter)
     while True:
         size = PAGE_ROWS if want is None else min(PAGE_ROWS, want - len(rows))
         filter_ = base_filter
@@ -128,6 +132,23 @@ async def _pages(
         if len(page) < size or (want is not None and len(rows) >= want):
             return rows
         last = keys[-1]
+        if final is not None and last >= final:
+            return rows  # the page after could only hold minutes past the range
+
+
+def _last_minute(listing: Listing, filter_: dict[str, Any]) -> datetime | None:
+    """The last minute a series keyed by the minute alone can hold (None for other listings).
+
+    Its rows are whole minutes before the filter's ``datetimeMinute_lt``: the minute that end
+    falls in, or the one before it when the end is a whole minute. A full page that reaches it
+    is complete, and the one-row request that would prove it is not sent.
+    """
+    end = filter_.get(f"{TIME_DIMENSION}_lt")
+    if listing.keys != (f"dimensions.{TIME_DIMENSION}",) or not isinstance(end, str):
+        return None
+    moment = datetime.fromisoformat(end)
+    minute = moment.replace(second=0, microsecond=0)
+    return minute - timedelta(minutes=1) if minute == moment else minute
 
 
 def _attributes(listing: Listing, row: type[Any], paths: Sequence[str]) -> list[str]:
