@@ -11,12 +11,14 @@ Two ways, one verdict:
 
 * :meth:`RowDecoder.decode_body`: msgspec decodes the body into ``Struct`` objects in C (strict
   ints and int64 bounds, strings, floats, bools, non-null objects, ``Time`` and ``Date`` parsed
-  as RFC 3339; unselected fields skipped), then one list comprehension, compiled once per
-  decoder from its leaf paths, builds the rows: ``[Row(g.dimensions.datetimeMinute,
-  g.sum.egressBytes) for g in groups]``. Its attribute reads are the interpreter's specialised
-  slot reads and the row classes are frozen msgspec Structs built in C: measured twice as fast
-  as ``map`` over ``attrgetter`` columns. Any other body (a bad value, ``errors``) makes it
-  decline with ``None``.
+  as RFC 3339; unselected fields skipped), then the decoder's ``build`` makes the rows: one
+  list comprehension over the leaf paths, ``[SeriesPoint(g.dimensions.datetimeMinute,
+  g.sum.egressBytes) for g in groups]``, written at generation time (``usage_rows.py``) or, for
+  the DSL's shapes, by ``turnmeter.decode.builder`` at run time. Its attribute reads are the
+  interpreter's specialised slot reads and the rows are frozen msgspec Structs built in C:
+  twice as fast as the row class mapped over ``attrgetter`` columns, which is what a decoder
+  given no ``build`` does. Any other body (a bad value, ``errors``) makes it decline with
+  ``None``.
 * :meth:`RowDecoder.__call__`: the strict walk over parsed JSON. It refuses what the schema does
   not allow with :class:`Refused`, whose message names the path: ``UsageTimeseries:
   accounts[0].callsTurnUsageAdaptiveGroups[3].sum.egressBytes: expected int64, got 'x'``.
@@ -30,8 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import keyword
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
@@ -82,6 +83,7 @@ class RowDecoder(Generic[R]):
         leaves: Sequence[Leaf],
         row: type[R],
         columns: Sequence[int],
+        build: Callable[[list[Any]], list[R]] | None = None,
     ) -> None:
         self.operation = operation
         self.groups_key = groups_key
@@ -90,7 +92,8 @@ class RowDecoder(Generic[R]):
         self.columns = tuple(columns)
         self._assemble = _assembler(row)
         self._envelope = _envelope(groups_key, self.leaves)
-        self._build = _builder(row, [self.leaves[i].path for i in self.columns])
+        #: ``build(groups)``: the rows from msgspec's groups, one field per column's leaf path.
+        self._build = build or _mapped(row, [self.leaves[i].path for i in self.columns])
         # Leaves msgspec cannot fully check (ints wider than int64) get a look at their column.
         self._checks = [
             (attrgetter(".".join(leaf.path)), convert)
@@ -258,34 +261,16 @@ def _converter(leaf: Leaf) -> Callable[[list[Any]], list[Any]] | None:
     return None
 
 
-def _builder(row: type[Any], paths: Sequence[tuple[str, ...]]) -> Callable[[list[Any]], list[Any]]:
-    """``build(groups) -> rows``: one list comprehension reading each row field's path.
-
-    The source is made of the schema's field names alone, never a value from a response. A
-    name that is not plain attribute syntax (a keyword: ``g.from`` would not parse) is read
-    with ``getattr`` and its name as a string literal.
-    """
-    reads = []
-    for path in paths:
-        read = "g"
-        for key in path:
-            plain = key.isidentifier() and not keyword.iskeyword(key)
-            read = f"{read}.{key}" if plain else f"getattr({read}, {key!r})"
-        reads.append(read)
-    if row is tuple:
-        made = f"({', '.join(reads)},)" if reads else "()"
-    else:
-        made = f"row({', '.join(reads)})"
-    source = f"def build(groups):\n    return [{made} for g in groups]\n"
-    namespace: dict[str, Any] = {"row": row}
-    exec(compile(source, f"<rows of {row.__name__}>", "exec"), namespace)
-    built: Callable[[list[Any]], list[Any]] = namespace["build"]
-    return built
+def _mapped(row: type[Any], paths: Sequence[tuple[str, ...]]) -> Callable[[list[Any]], list[Any]]:
+    """A ``build`` for a decoder given none: the row class mapped over ``attrgetter`` columns."""
+    getters = [attrgetter(".".join(path)) for path in paths]
+    assemble = _assembler(row)
+    return lambda groups: assemble([map(get, groups) for get in getters], len(groups))
 
 
-def _assembler(row: type[Any]) -> Callable[[list[Any], int], list[Any]]:
-    """How columns become rows: zip for value tuples, else the row class mapped over the columns
-    (the generated rows and the DSL's are frozen msgspec Structs, whose __init__ is C)."""
+def _assembler(row: type[Any]) -> Callable[[Sequence[Iterable[Any]], int], list[Any]]:
+    """How columns (lists or iterators) become rows: zip for value tuples, else the row class
+    mapped over the columns (the generated rows and the DSL's are frozen msgspec Structs)."""
     if row is tuple:
         return lambda columns, count: list(zip(*columns, strict=True)) if columns else [()] * count
     return lambda columns, count: list(map(row, *columns)) if columns else [row()] * count

@@ -10,6 +10,7 @@ the decoders are row_decoding.RowDecoder instances: msgspec from bytes, a strict
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 
@@ -27,6 +28,10 @@ class AppUsage(msgspec.Struct, frozen=True, gc=False):
     ingress_bytes: int
 
 
+def _sfu_top_apps_rows(groups: list[Any]) -> list[AppUsage]:
+    return [AppUsage(g.dimensions.appId, g.sum.egressBytes, g.sum.ingressBytes) for g in groups]
+
+
 SFU_TOP_APPS_DECODER: RowDecoder[AppUsage] = RowDecoder(
     'SfuTopApps',
     'callsUsageAdaptiveGroups',
@@ -37,6 +42,7 @@ SFU_TOP_APPS_DECODER: RowDecoder[AppUsage] = RowDecoder(
     ),
     AppUsage,
     (0, 1, 2),
+    _sfu_top_apps_rows,
 )
 
 
@@ -49,6 +55,10 @@ class SfuSeriesPoint(msgspec.Struct, frozen=True, gc=False):
     ingress_bytes: int
 
 
+def _sfu_usage_timeseries_rows(groups: list[Any]) -> list[SfuSeriesPoint]:
+    return [SfuSeriesPoint(g.dimensions.datetimeMinute, g.sum.egressBytes, g.sum.ingressBytes) for g in groups]
+
+
 SFU_USAGE_TIMESERIES_DECODER: RowDecoder[SfuSeriesPoint] = RowDecoder(
     'SfuUsageTimeseries',
     'callsUsageAdaptiveGroups',
@@ -59,6 +69,7 @@ SFU_USAGE_TIMESERIES_DECODER: RowDecoder[SfuSeriesPoint] = RowDecoder(
     ),
     SfuSeriesPoint,
     (0, 1, 2),
+    _sfu_usage_timeseries_rows,
 )
 
 
@@ -70,6 +81,10 @@ class SfuUsageTotals(msgspec.Struct, frozen=True, gc=False):
     ingress_bytes: int
 
 
+def _sfu_usage_total_rows(groups: list[Any]) -> list[SfuUsageTotals]:
+    return [SfuUsageTotals(g.sum.egressBytes, g.sum.ingressBytes) for g in groups]
+
+
 SFU_USAGE_TOTAL_DECODER: RowDecoder[SfuUsageTotals] = RowDecoder(
     'SfuUsageTotal',
     'callsUsageAdaptiveGroups',
@@ -79,6 +94,7 @@ SFU_USAGE_TOTAL_DECODER: RowDecoder[SfuUsageTotals] = RowDecoder(
     ),
     SfuUsageTotals,
     (0, 1),
+    _sfu_usage_total_rows,
 )
 
 
@@ -90,6 +106,10 @@ class CustomerUsage(msgspec.Struct, frozen=True, gc=False):
     egress_bytes: int
 
 
+def _top_custom_identifiers_rows(groups: list[Any]) -> list[CustomerUsage]:
+    return [CustomerUsage(g.dimensions.customIdentifier, g.sum.egressBytes) for g in groups]
+
+
 TOP_CUSTOM_IDENTIFIERS_DECODER: RowDecoder[CustomerUsage] = RowDecoder(
     'TopCustomIdentifiers',
     'callsTurnUsageAdaptiveGroups',
@@ -99,6 +119,7 @@ TOP_CUSTOM_IDENTIFIERS_DECODER: RowDecoder[CustomerUsage] = RowDecoder(
     ),
     CustomerUsage,
     (0, 1),
+    _top_custom_identifiers_rows,
 )
 
 
@@ -110,6 +131,10 @@ class KeyUsage(msgspec.Struct, frozen=True, gc=False):
     egress_bytes: int
 
 
+def _top_keys_by_egress_rows(groups: list[Any]) -> list[KeyUsage]:
+    return [KeyUsage(g.dimensions.keyId, g.sum.egressBytes) for g in groups]
+
+
 TOP_KEYS_BY_EGRESS_DECODER: RowDecoder[KeyUsage] = RowDecoder(
     'TopKeysByEgress',
     'callsTurnUsageAdaptiveGroups',
@@ -119,6 +144,7 @@ TOP_KEYS_BY_EGRESS_DECODER: RowDecoder[KeyUsage] = RowDecoder(
     ),
     KeyUsage,
     (0, 1),
+    _top_keys_by_egress_rows,
 )
 
 
@@ -131,6 +157,10 @@ class CustomerKeyUsage(msgspec.Struct, frozen=True, gc=False):
     egress_bytes: int
 
 
+def _usage_for_custom_identifier_rows(groups: list[Any]) -> list[CustomerKeyUsage]:
+    return [CustomerKeyUsage(g.dimensions.customIdentifier, g.dimensions.keyId, g.sum.egressBytes) for g in groups]
+
+
 USAGE_FOR_CUSTOM_IDENTIFIER_DECODER: RowDecoder[CustomerKeyUsage] = RowDecoder(
     'UsageForCustomIdentifier',
     'callsTurnUsageAdaptiveGroups',
@@ -141,6 +171,7 @@ USAGE_FOR_CUSTOM_IDENTIFIER_DECODER: RowDecoder[CustomerKeyUsage] = RowDecoder(
     ),
     CustomerKeyUsage,
     (1, 0, 2),
+    _usage_for_custom_identifier_rows,
 )
 
 
@@ -152,6 +183,10 @@ class SeriesPoint(msgspec.Struct, frozen=True, gc=False):
     egress_bytes: int
 
 
+def _usage_timeseries_rows(groups: list[Any]) -> list[SeriesPoint]:
+    return [SeriesPoint(g.dimensions.datetimeMinute, g.sum.egressBytes) for g in groups]
+
+
 USAGE_TIMESERIES_DECODER: RowDecoder[SeriesPoint] = RowDecoder(
     'UsageTimeseries',
     'callsTurnUsageAdaptiveGroups',
@@ -161,6 +196,7 @@ USAGE_TIMESERIES_DECODER: RowDecoder[SeriesPoint] = RowDecoder(
     ),
     SeriesPoint,
     (0, 1),
+    _usage_timeseries_rows,
 )
 
 
@@ -172,6 +208,10 @@ class UsageTotals(msgspec.Struct, frozen=True, gc=False):
     ingress_bytes: int
 
 
+def _usage_total_rows(groups: list[Any]) -> list[UsageTotals]:
+    return [UsageTotals(g.sum.egressBytes, g.sum.ingressBytes) for g in groups]
+
+
 USAGE_TOTAL_DECODER: RowDecoder[UsageTotals] = RowDecoder(
     'UsageTotal',
     'callsTurnUsageAdaptiveGroups',
@@ -181,4 +221,5 @@ USAGE_TOTAL_DECODER: RowDecoder[UsageTotals] = RowDecoder(
     ),
     UsageTotals,
     (0, 1),
+    _usage_total_rows,
 )

@@ -19,6 +19,7 @@ from tests.decode.oracle import CASES, Case, group_for, response
 from tests.decode.test_parity_property import mutated
 from tests.usage_data import NOW, START
 from turnmeter import AuthError, TurnUsage
+from turnmeter.decode.builder import compiled_rows
 from turnmeter.generated import DecoderLeaf, Refused, RowDecoder
 from turnmeter.query.catalog import lookup
 from turnmeter.query.rows import decoder as dsl_decoder
@@ -211,6 +212,10 @@ def test_rows_are_built_for_any_field_name_and_column_layout() -> None:
         ([1, 0, 1], [(i, f"k{i}", i) for i in range(3)]),
         ([], [(), (), ()]),
     ]:
-        decoder = RowDecoder("Odd", "callsTurnUsageAdaptiveGroups", leaves, tuple, columns)
-        assert decoder.decode_body(body) == expected
-        assert decoder(data) == expected
+        # The DSL's compiled build, and a decoder given none (rows mapped over columns).
+        for build in (compiled_rows(tuple, [leaves[i].path for i in columns]), None):
+            decoder = RowDecoder(
+                "Odd", "callsTurnUsageAdaptiveGroups", leaves, tuple, columns, build
+            )
+            assert decoder.decode_body(body) == expected
+            assert decoder(data) == expected

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
+import pickle
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from functools import cmp_to_key
 
@@ -14,6 +18,7 @@ from hypothesis import strategies as st
 
 from turnmeter import OrderBy, QueryError
 from turnmeter.query import DIMENSIONS, METRICS, F, Query
+from turnmeter.query.datasets import SFU
 from turnmeter.query.document import document_for
 from turnmeter.query.rows import QueryRow, row_class
 from turnmeter.query.windows import Window, keyset_after, sort_rows, split
@@ -51,11 +56,15 @@ def test_spellings_name_the_same_fields() -> None:
         ({"limit": 0}, "limit must be a positive integer"),
         ({"limit": True}, "limit must be a positive integer"),
         ({"where": {"keyId": "x"}}, "where must be a condition"),
+        ({"dimensions": [["key_id"]]}, "field names must be strings, got list"),
+        ({"order_by": [{"-egress": 1}]}, "order_by"),
     ],
 )
 def test_invalid_queries_fail_where_they_are_written(kwargs: dict, message: str) -> None:
-    with pytest.raises(QueryError, match=message):
-        Query(**kwargs)
+    # Twice: the checked selections are kept per distinct selection, and a refusal is not.
+    for _ in range(2):
+        with pytest.raises(QueryError, match=message):
+            Query(**kwargs)
 
 
 def test_avg_with_its_time_dimension_is_accepted() -> None:
@@ -68,6 +77,29 @@ def test_queries_are_values() -> None:
     query = Query(dimensions=["key_id"], where=F.key_id.in_(["a", "b"]), limit=5)
     assert hash(query) == hash(dataclasses.replace(query))
     assert dataclasses.replace(query, limit=6).limit == 6
+
+
+def test_queries_survive_pickling_into_another_process() -> None:
+    # Field specs keep their hash, computed once; one unpickled in a process with another
+    # string hash seed must hash as that process's own specs do.
+    script = (
+        "import pickle, sys; from turnmeter.query import Query; "
+        "q = pickle.loads(sys.stdin.buffer.read()); "
+        "own = Query(dimensions=['key_id', 'minute'], order_by=['-egress_bytes']); "
+        "assert q == own and hash(q) == hash(own), 'unequal'; "
+        "assert set(q.dimension_specs) == set(own.dimension_specs), 'specs'; print('ok')"
+    )
+    query = Query(dimensions=["key_id", "minute"], order_by=["-egress_bytes"])
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=pickle.dumps(query),
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        check=False,
+    )
+    assert done.stdout.strip() == b"ok", done.stderr.decode()[-500:]
+    sfu = Query(dimensions=["app_id"], dataset=SFU)
+    assert pickle.loads(pickle.dumps(sfu)).dataset is SFU
 
 
 def test_conditions_compile_to_filter_keys() -> None:

@@ -187,3 +187,15 @@ def test_validate_cli_reports_syntax_and_naming(
 
 def test_validate_cli_passes_on_the_project(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "validate", "--project", str(ROOT)]) == 0
+
+
+def test_every_generated_decoder_builds_its_rows_with_generated_code() -> None:
+    # The comprehension that makes each operation's rows is written at generation time, not
+    # compiled at run time (the DSL's run-time shapes compile theirs from the same recipe).
+    from cf_analytics import usage_rows
+
+    decoders = [value for name, value in vars(usage_rows).items() if name.endswith("_DECODER")]
+    assert len(decoders) >= 5
+    for decoder in decoders:
+        assert decoder._build.__module__ == usage_rows.__name__, decoder.operation
+        assert decoder._build.__name__.endswith("_rows"), decoder.operation

@@ -48,6 +48,7 @@ the decoders are row_decoding.RowDecoder instances: msgspec from bytes, a strict
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import msgspec
 

@@ -11,8 +11,8 @@ the CLI's filter flags.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from turnmeter.errors import QueryError
 
@@ -46,6 +46,21 @@ class FieldSpec:
     kind: Kind
     order: str
     granularity: int | None = None
+    #: The hash, computed once: specs are hashed in every query's checks and merges.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash(self._values()))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[FieldSpec], tuple[Any, ...]]:
+        # Rebuilt by the constructor: a string's hash differs between processes.
+        return FieldSpec, self._values()
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.name, self.block, self.schema, self.kind, self.order, self.granularity)
 
     @property
     def is_dimension(self) -> bool:

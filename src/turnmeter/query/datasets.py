@@ -13,7 +13,7 @@ input and ``orderBy`` enum, and the operation name DSL queries go under. The res
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -64,6 +64,10 @@ class Dataset:
         object.__setattr__(self, "by_name", names)
         object.__setattr__(self, "by_friendly", {spec.name: spec for spec in fields})
         object.__setattr__(self, "by_order_stem", {spec.order: spec for spec in fields})
+
+    def __reduce__(self) -> tuple[Callable[[str], Dataset], tuple[str]]:
+        # Pickled by name: there are two, compared by identity, so a copy would equal neither.
+        return dataset_named, (self.key,)
 
     def lookup(self, name: str, want: Want = "any") -> FieldSpec:
         """The field ``name`` denotes in this dataset, or a QueryError listing the valid names."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from turnmeter.errors import ConfigError, QueryError
@@ -71,16 +72,13 @@ class Query:
             object.__setattr__(self, name, _names(getattr(self, name), name))
         if not isinstance(self.dataset, Dataset):
             raise QueryError(f"dataset must be TURN or SFU, got {self.dataset!r}")
-        lookup = self.dataset.lookup
-        dims = _unique([lookup(n, "dimension") for n in self.dimensions], "dimension")
-        metrics = _unique([lookup(n, "metric") for n in self.metrics], "metric")
-        if not dims and not metrics:
-            raise QueryError("a query must select at least one dimension or metric")
+        names = (self.dimensions, self.metrics, self.order_by, self.dataset)
+        try:
+            dims, metrics, keys = _selection(*names)
+        except TypeError:  # an unhashable name: checked uncached, for its own error
+            dims, metrics, keys = _selection.__wrapped__(*names)
         object.__setattr__(self, "dimension_specs", dims)
         object.__setattr__(self, "metric_specs", metrics)
-        _check_avgs(dims, metrics)
-        selected = set(dims) | set(metrics)
-        keys = tuple(_order_key(item, selected, self.dataset) for item in self.order_by)
         object.__setattr__(self, "order_keys", keys)
         # Canonical friendly names: equal questions compare (and hash, and print) equal.
         object.__setattr__(self, "dimensions", tuple(d.name for d in dims))
@@ -122,6 +120,26 @@ class Query:
     @property
     def has_avg(self) -> bool:
         return any(m.block == "avg" for m in self.metric_specs)
+
+
+@lru_cache(maxsize=512)
+def _selection(
+    dimensions: tuple[str, ...],
+    metrics: tuple[str, ...],
+    order_by: tuple[str | OrderBy, ...],
+    dataset: Dataset,
+) -> tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...], tuple[OrderKey, ...]]:
+    """The specs a selection names, checked (QueryError otherwise); kept per distinct selection,
+    since queries are rebuilt often (``dataclasses.replace`` per call) and the answer is fixed."""
+    lookup = dataset.lookup
+    dims = _unique([lookup(n, "dimension") for n in dimensions], "dimension")
+    metric_specs = _unique([lookup(n, "metric") for n in metrics], "metric")
+    if not dims and not metric_specs:
+        raise QueryError("a query must select at least one dimension or metric")
+    _check_avgs(dims, metric_specs)
+    selected = set(dims) | set(metric_specs)
+    keys = tuple(_order_key(item, selected, dataset) for item in order_by)
+    return dims, metric_specs, keys
 
 
 def _names(value: Any, what: str) -> tuple[Any, ...]:

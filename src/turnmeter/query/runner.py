@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
@@ -125,40 +126,75 @@ class _Progress:
             self._callback(self.done, self.total, self.rows)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What every run of one query needs and no range changes: made once per query."""
+
+    text: str
+    decode: RowDecoder[Any]
+    #: The keyset order pages follow, its ``orderBy`` values, and a row's key in it: one value
+    #: for one field, else a tuple (attrgetter's own convention, which check_page reads).
+    paging: tuple[FieldSpec, ...]
+    paging_values: tuple[str, ...]
+    key: Callable[[QueryRow], Any]
+    #: The ``orderBy`` values of the query's total order (a window's top N).
+    top_values: tuple[str, ...]
+    #: The ``where`` condition, already encoded as filter JSON.
+    where: dict[str, Any] | None
+
+
+@lru_cache(maxsize=256)
+def _shape(query: Query) -> _Shape:
+    # Keyed by the query's value: equal queries (a dataclasses.replace per call) share one.
+    dataset = query.dataset
+    paging = paging_order(query.dimension_specs)
+    return _Shape(
+        text=document_for(query.fields, dataset),
+        decode=decoder(query.fields, dataset),
+        paging=paging,
+        paging_values=tuple(dataset.order_value(d, False).value for d in paging),
+        key=attrgetter(*(d.name for d in paging)) if paging else no_key,
+        top_values=tuple(key.enum.value for key in query.total_order),
+        where=encode_filter(query.where.to_filter()) if query.where is not None else None,
+    )
+
+
 class _Fetcher:
     """Fetches one window's rows for one query (a page, the window's top N, or all of it)."""
 
     def __init__(self, host: QueryHost, query: Query, page_size: int, progress: _Progress) -> None:
         self.host, self.query, self.page_size, self.progress = host, query, page_size, progress
-        self.dataset = query.dataset
-        self.text = document_for(query.fields, query.dataset)
-        self.decode = decoder(query.fields, query.dataset)
-        self.paging = paging_order(query.dimension_specs)
-        # A row's key in the paging order: one value for one field, else a tuple (attrgetter's
-        # own convention, which check_page reads).
-        self.key: Callable[[QueryRow], Any] = (
-            attrgetter(*(d.name for d in self.paging)) if self.paging else no_key
-        )
-        self.where = query.where.to_filter() if query.where is not None else None
+        self.operation = query.dataset.operation_name
+        try:
+            shape = _shape(query)
+        except TypeError:  # a query holding an unhashable value: made for this run alone
+            shape = _shape.__wrapped__(query)
+        self.shape = shape
+        self.paging, self.key = shape.paging, shape.key
 
     async def page(
-        self, window: Window, limit: int, order: Sequence[Any], after: dict[str, Any] | None
+        self, window: Window, limit: int, order: Sequence[str], after: dict[str, Any] | None
     ) -> list[QueryRow]:
-        """One request: ``limit`` groups of ``window`` in ``order``, past ``after``."""
-        conditions = [c for c in (self.where, after) if c is not None]
-        raw: dict[str, Any] = {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
+        """One request: ``limit`` groups of ``window`` in ``order`` (values), past ``after``."""
+        shape = self.shape
+        filter_ = encode_filter(
+            {"datetimeMinute_geq": window.start, "datetimeMinute_lt": window.end}
+        )
+        conditions = [] if shape.where is None else [shape.where]
+        if after is not None:
+            conditions.append(encode_filter(after))
         if conditions:
-            raw["AND"] = conditions
+            filter_["AND"] = conditions
         variables = {
             "accountTag": self.host.settings.account_tag,
-            "filter": encode_filter(raw),
+            "filter": filter_,
             "limit": limit,
-            "orderBy": [key.value for key in order],
+            "orderBy": list(order),
         }
         # The transport runs the decoder inside its attempt: the one strict walk of the answer.
-        operation = self.dataset.operation_name
+        operation = self.operation
         rows = await self.host.transport.execute(
-            self.text, operation, variables, decoder=self.decode
+            shape.text, operation, variables, decoder=shape.decode
         )
         if len(rows) > limit:
             # A server that ignores the limit cannot be trusted with the order or the keyset.
@@ -172,12 +208,11 @@ class _Fetcher:
         """The window's first ``limit`` groups in the query's order (one request)."""
         assert self.query.limit is not None
         # The total order (tie-breakers included): the window's top N is then well defined.
-        order = [key.enum for key in self.query.total_order]
-        return await self.page(window, self.query.limit, order, None)
+        return await self.page(window, self.query.limit, self.shape.top_values, None)
 
     async def everything(self, window: Window, most: int | None = None) -> list[QueryRow]:
         """Every group of the window (the first ``most``), paged in the keyset order."""
-        order = [self.dataset.order_value(d, False) for d in self.paging]
+        order = self.shape.paging_values
         rows: list[QueryRow] = []
         after: dict[str, Any] | None = None
         last: Any = None
