@@ -77,6 +77,16 @@ def report(names: list[str], per_row: dict[int, dict[str, float]]) -> list[str]:
         per_row[rows][name] / per_row[REFERENCE][name] for rows in (100_000,) for name in names[1:]
     )
     lines.append(f"DSL at 100,000 rows costs {worst:.2f}x its per-row cost at 10,000 (goal: flat)")
+    # Ten times the rows is ten times the memory touched: the floor's own cost per row grows as
+    # well, so the ratio to the floor in the same run tells whether the DSL adds any growth.
+    growth = per_row[100_000][floor] / per_row[REFERENCE][floor]
+    for name in names[1:]:
+        at = [per_row[rows][name] / per_row[rows][floor] for rows in (REFERENCE, 100_000)]
+        lines.append(
+            f"{name} x the floor: {at[0]:.2f} at 10,000 rows, {at[1]:.2f} at 100,000 (the "
+            f"floor's own cost per row grows {growth:.2f}x): "
+            + ("no growth of its own" if at[1] <= at[0] * 1.1 else "grows faster than the floor")
+        )
     return lines
 
 

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import datetime as dt
 import importlib.metadata
+import json
 import platform
 import subprocess
 import sys
@@ -26,13 +27,14 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import extras
+from bench import extras, one_row
 from bench.contenders import (
     BURST_IN_FLIGHT,
     DEFAULT_CLIENT,
     DSL,
     FAST,
     FLOOR,
+    GENERATED,
     GQL_TYPED,
     HTTPX,
     LIMIT,
@@ -55,6 +57,8 @@ MEMORY_ROWS, MEMORY_PAGE = 1_000_000, 10_000
 #: (rounds, requests per round) for each row count; --quick divides the rounds.
 PLAN = {BIG: (11, 1), PAGE: (9, 10), ONE: (21, 40)}
 BURST_ROUNDS = 9
+#: The 1-row goals' own block (bench/one_row.py, a fresh interpreter): its contenders.
+FOCUS = (FLOOR, LIMIT, FAST, DEFAULT_CLIENT, GENERATED, WIDE_FLOOR, DSL)
 PACKAGES = ("aiohttp", "orjson", "pydantic", "pydantic-core", "gql", "graphql-core", "httpx")
 PACKAGES += ("ariadne-codegen", "msgspec")
 #: The extra benches (bench/<script>): arguments for a full run, and for --quick.
@@ -133,8 +137,44 @@ def main_table(names: list[str], results: dict[str, Timings]) -> list[str]:
     return lines
 
 
+def one_row_block(quick: bool) -> Timings:
+    """bench/one_row.py in a fresh interpreter: the block the 1-row goals read."""
+    rounds, reps = one_row.PLAN
+    rounds = max(2, rounds // 3) if quick else rounds
+    print(f"  1 row, turnmeter and its floors alone: {rounds} rounds x {reps}", file=sys.stderr)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.one_row", str(rounds), str(reps)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Timings(json.loads(done.stdout))
+
+
+def focus_table(results: dict[str, Timings]) -> list[str]:
+    """The one-row block of turnmeter and its floors alone (what the 1-row goals read)."""
+    rounds, reps = len(results["focus"].samples[FLOOR]), one_row.PLAN[1]
+    lines = [
+        f"## One-row requests: turnmeter and its floors alone ({rounds} rounds x {reps})",
+        "",
+        "`python -m bench.one_row`: a fresh interpreter loading only these clients, with its "
+        "own server.",
+        "",
+        "| client | per request | x floor |",
+        "|---|---:|---:|",
+    ]
+    focus = results["focus"]
+    for name in FOCUS:
+        seconds = focus.median(name)
+        lines.append(
+            f"| {name} | {seconds * 1e3:.3f} ms | {seconds / focus.median(_floor_of(name)):.2f} |"
+        )
+    return lines
+
+
 def goals_table(results: dict[str, Timings], startup: dict[str, float] | None) -> list[str]:
-    big, one, burst = results[f"seq{BIG}"], results[f"seq{ONE}"], results["burst"]
+    big, one, burst = results[f"seq{BIG}"], results["focus"], results["burst"]
 
     def ratio(timings: Timings, name: str, base: str) -> float:
         return timings.median(name) / timings.median(base)
@@ -216,6 +256,10 @@ transport; "without the transport pipeline" feeds the same decoder from `transpo
 (no single-flight, cache, cap, budget or retry).
 msgspec typed structs are what a hand-written client for one shape can do: `Time` parsed by
 msgspec in C, no checks beyond msgspec's own, nested structs instead of flat rows.
+The 1-row goals read the block "turnmeter and its floors alone" (`bench/one_row.py`): the same
+requests from a fresh interpreter that loads only those clients. In the main table's process,
+which also runs gql's schema validation and the httpx client, every 1-row median is slower and
+uneven: the untyped orjson client measured 0.95x to 1.26x the floor there between runs.
 """
 
 
@@ -357,6 +401,7 @@ async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> tuple[str, 
                 await contender.setup(url)
             try:
                 results = await measure(contenders, quick)
+                results["focus"] = one_row_block(quick)
             finally:
                 for contender in contenders:
                     await contender.close()
@@ -368,7 +413,8 @@ async def run(argv: Sequence[str], quick: bool, extras_too: bool) -> tuple[str, 
         except Exception as exc:
             print(f"bench: extras.import_times FAILED: {exc}", file=sys.stderr)
             startup = None
-        lines += ["", *main_table(names, results), "", "## Goals (issues 12 and 14)", ""]
+        lines += ["", *main_table(names, results), "", *focus_table(results), ""]
+        lines += ["## Goals (issues 12 and 14)", ""]
         lines += [*goals_table(results, startup), "", NOTES, ANALYSIS]
         lines += side_sections(url, failures, startup)
         if extras_too:
