@@ -327,12 +327,15 @@ async def run_query(
     progress = _Progress(len(plan.windows), options.on_progress)
     fetcher = _Fetcher(host, query, limits.max_page_size, progress)
     direct = plan.groups_whole and query.limit is not None
+    if direct and len(plan.windows) == 1:
+        # One answer, in the total order the server was asked for, cut by it: already final.
+        # A list of its own: the answer may be shared (cache, single-flight).
+        rows = list(await fetcher.top_n(plan.windows[0]))
+        progress.window()
+        return rows
     merger = Merger(query, plan.groups_whole)
     fetch = fetcher.top_n if direct else fetcher.everything
     await _each_window(plan.windows, fetch, merger.add, concurrency, progress)
-    if direct and len(plan.windows) == 1:
-        # One answer, in the total order the server was asked for, cut by it: already final.
-        return merger.rows()
     return top(query, merger.rows())
 
 
