@@ -269,9 +269,9 @@ ANALYSIS = """\
 - **Seed methods.** msgspec decodes the body into small `Struct` objects in C (strict ints and
   int64 bounds, strings, non-null objects, `Time` as an aware datetime; unselected fields
   skipped). What turnmeter adds over the msgspec limit: the public rows (frozen msgspec
-  Structs, built in C) made by one list comprehension compiled per decoder from its leaf paths
-  (`[Row(g.dimensions.datetimeMinute, g.sum.egressBytes) for g in groups]`, the interpreter's
-  specialised slot reads); for `timeseries()` at 10,000 rows, the keyset check of the page
+  Structs, built in C) made by one list comprehension per operation, written by the generator
+  (`[SeriesPoint(g.dimensions.datetimeMinute, g.sum.egressBytes) for g in groups]`: the
+  interpreter's specialised slot reads; the DSL compiles one per query shape); for `timeseries()` at 10,000 rows, the keyset check of the page
   (one `attrgetter` pass and one C comparison pass). The benchmark's range is the server's
   10,000 minutes, so a full page that reaches the range's last minute is known to be the last;
   the "range a minute longer" row is the same call when the range could hold one more minute,
