@@ -271,8 +271,9 @@ ANALYSIS = """\
   skipped). What turnmeter adds over the msgspec limit: the public rows (frozen msgspec
   Structs, built in C) made by one list comprehension per operation, written by the generator
   (`[SeriesPoint(g.dimensions.datetimeMinute, g.sum.egressBytes) for g in groups]`: the
-  interpreter's specialised slot reads; the DSL compiles one per query shape); for `timeseries()` at 10,000 rows, the keyset check of the page
-  (one `attrgetter` pass and one C comparison pass). The benchmark's range is the server's
+  interpreter's specialised slot reads; the DSL compiles one per query shape); for
+  `timeseries()` at 10,000 rows, the keyset check of the page (one `attrgetter` pass and one C
+  comparison pass). The benchmark's range is the server's
   10,000 minutes, so a full page that reaches the range's last minute is known to be the last;
   the "range a minute longer" row is the same call when the range could hold one more minute,
   paying the one-row request that proves nothing follows. Any other body (a wrong value,
