@@ -166,11 +166,9 @@ class _Fetcher:
         self.host, self.query, self.page_size, self.progress = host, query, page_size, progress
         self.operation = query.dataset.operation_name
         try:
-            shape = _shape(query)
+            self.shape = _shape(query)
         except TypeError:  # a query holding an unhashable value: made for this run alone
-            shape = _shape.__wrapped__(query)
-        self.shape = shape
-        self.paging, self.key = shape.paging, shape.key
+            self.shape = _shape.__wrapped__(query)
 
     async def page(
         self, window: Window, limit: int, order: Sequence[str], after: dict[str, Any] | None
@@ -212,7 +210,7 @@ class _Fetcher:
 
     async def everything(self, window: Window, most: int | None = None) -> list[QueryRow]:
         """Every group of the window (the first ``most``), paged in the keyset order."""
-        order = self.shape.paging_values
+        paging, key, order = self.shape.paging, self.shape.key, self.shape.paging_values
         rows: list[QueryRow] = []
         after: dict[str, Any] | None = None
         last: Any = None
@@ -220,16 +218,16 @@ class _Fetcher:
             # A caller that stops after `most` rows (stream's limit) is asked no more than that.
             size = self.page_size if most is None else min(self.page_size, most - len(rows))
             page = await self.page(window, size, order, after)
-            if self.paging:
+            if paging:
                 # Every key strictly after the one before, across the page boundary too: a
                 # repeated row would be summed twice, a page out of order skips rows.
-                keys = list(map(self.key, page))
-                check_page(self.paging, last, keys, f"a page of window {window.start:%FT%TZ}")
+                keys = list(map(key, page))
+                check_page(paging, last, keys, f"a page of window {window.start:%FT%TZ}")
             rows.extend(page)
-            if len(page) < size or not self.paging or len(rows) == most:
+            if len(page) < size or not paging or len(rows) == most:
                 return rows
             last = keys[-1]
-            after = keyset_after(self.paging, last if len(self.paging) > 1 else (last,))
+            after = keyset_after(paging, last if len(paging) > 1 else (last,))
 
 
 def check_limits(query: Query, limits: DatasetLimits, *, paged_limit: bool = False) -> None:
