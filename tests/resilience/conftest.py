@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,6 +39,9 @@ class CountingProxy:
     max_in_flight: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     raw_bodies: list[tuple[int, bytes]] = field(default_factory=list)
+    #: Seconds to hold the n-th request (from 1) before forwarding it: the network and scheduling
+    #: jitter a loaded host puts between a client's grant and the server's count, made explicit.
+    forward_delay: Callable[[int], float] | None = None
 
     def reset_counts(self) -> None:
         self.requests = self.in_flight = self.max_in_flight = 0
@@ -46,6 +49,7 @@ class CountingProxy:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
+        number = self.requests
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -54,6 +58,8 @@ class CountingProxy:
                 status, raw = self.raw_bodies.pop(0)
                 self.statuses[status] += 1
                 return web.Response(status=status, body=raw, content_type="application/json")
+            if self.forward_delay is not None:
+                await asyncio.sleep(self.forward_delay(number))
             return await self._forward(request, body)
         finally:
             self.in_flight -= 1

@@ -205,11 +205,21 @@ async def test_each_retry_is_logged_without_secrets(
 
 
 async def test_retry_storm_stays_within_the_budget(config_with: Any) -> None:
-    # Server: 10 per 0.25 s; client: 8 per 0.25 s, so arrival jitter never trips the server.
-    config = config_with(rate_limit=10, rate_window=0.25)
+    # Server: a bucket of 20 refilled at 40/s; client: 10 per 0.5 s. Half the server's rate is what
+    # makes this exact rather than lucky: if a request reaches the server up to one client window
+    # (0.5 s) after its grant, any L seconds of arrivals come from L + 0.5 s of grants, at most
+    # 10 * ((L + 0.5) / 0.5 + 1) = 20 L + 20 <= 20 + 40 L, which the bucket always admits.
+    # Faults bypass the server's budget, so the proxy holds back the first burst that will
+    # succeed (the requests after the 40 faults) for 0.9 of a window, landing it on top of the
+    # next: the delay a loaded CI runner once put there by chance. At the old figures here,
+    # 8 per 0.25 s against 10 per 0.25 s, that draws 429s.
+    client_limit, window, faults = 10, 0.5, 40
+    config = config_with(rate_limit=2 * client_limit, rate_window=window)
+    first_success = range(faults + 1, faults + 1 + client_limit)
     async for storm in open_stack(config):
-        storm.sandbox.faults.push(*[Fault.status(503)] * 40)
-        budget = RateBudget(limit=8, window=0.25)
+        storm.proxy.forward_delay = lambda n: 0.9 * window if n in first_success else 0.0
+        storm.sandbox.faults.push(*[Fault.status(503)] * faults)
+        budget = RateBudget(limit=client_limit, window=window)
         async with storm.client(rate_budget=budget, retry=FAST_RETRY) as turn:
             days = [SINCE - timedelta(hours=h) for h in range(20)]
             results = [turn.total(day, day + timedelta(hours=1)) for day in days]
@@ -218,4 +228,4 @@ async def test_retry_storm_stays_within_the_budget(config_with: Any) -> None:
         assert all(isinstance(f, TurnmeterError) for f in failures)
         assert storm.proxy.statuses[429] == 0
         assert storm.proxy.requests <= 20 * FAST_RETRY.max_attempts
-        assert storm.proxy.statuses[503] == 40
+        assert storm.proxy.statuses[503] == faults
