@@ -25,7 +25,12 @@ from tests.resilience.conftest import Stack
 from tests.resilience.test_load import FakeMonotonic
 from tests.usage_data import NOW
 from turnmeter import ConfigError, RateLimited, TurnmeterError
-from turnmeter.transport.ratelimit import RateBudget, RateLimiter, RateMode
+from turnmeter.transport.ratelimit import (
+    GRANT_SAFETY_MARGIN,
+    RateBudget,
+    RateLimiter,
+    RateMode,
+)
 from turnmeter.transport.retry import NO_RETRY, RetryPolicy
 
 SINCE = NOW - timedelta(days=1)
@@ -329,8 +334,10 @@ async def main() -> None:
         await asyncio.sleep(0.005)
     times = []
     for _ in range(int(count)):
-        await limiter.acquire(1)
+        grant = await limiter.acquire(1)
         times.append(time.time())  # as close to the request leaving as a caller gets
+        limiter.sent(grant)  # answered at once, as the transport reports it
+    await limiter.aclose()
     print(json.dumps(times))
 
 asyncio.run(main())
@@ -391,16 +398,63 @@ def test_processes_sharing_a_file_never_exceed_the_limit_in_any_window(tmp_path:
     assert most_in_any_window(times, WINDOW) <= LIMIT
 
 
+async def test_a_file_grant_counts_from_its_answer_not_from_its_stamp(tmp_path: Path) -> None:
+    clock = FakeMonotonic()
+    budget = RateBudget(limit=1, window=60, path=tmp_path / "b.db", mode=RateMode.FAIL_FAST)
+    limiter = RateLimiter(budget, clock=clock)
+    span = 60 + GRANT_SAFETY_MARGIN
+    grant = await limiter.acquire(1)
+    assert grant is not None
+    clock.now += 4  # the request was stuck in a busy process for 4 s before it went out
+    limiter.sent(grant)
+    clock.now += span - 1  # the stamp alone would have freed the slot by now
+    with pytest.raises(RateLimited) as refused:
+        await limiter.acquire(1)
+    assert refused.value.retry_after == pytest.approx(1.0)  # 4 s later than its stamp said
+    clock.now += 1
+    await limiter.acquire(1)
+    await limiter.aclose()
+
+
+async def test_a_file_grant_stalled_past_its_window_is_counted_again(tmp_path: Path) -> None:
+    clock = FakeMonotonic()
+    budget = RateBudget(limit=2, window=60, path=tmp_path / "b.db", mode=RateMode.FAIL_FAST)
+    stalled, other = RateLimiter(budget, clock=clock), RateLimiter(budget, clock=clock)
+    grant = await stalled.acquire(1)
+    clock.now += 100  # longer than the whole window: the file forgot the grant
+    await other.acquire(1)
+    stalled.sent(grant)  # ... but the request went out just now, so it counts again
+    await stalled.aclose()
+    assert other.used() == 2
+    with pytest.raises(RateLimited):
+        await other.acquire(1)
+
+
+async def test_a_restamp_the_file_lock_keeps_out_is_dropped_with_a_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "budget.db"
+    limiter = RateLimiter(RateBudget(limit=5, path=path, lock_timeout=0.2))
+    grant = await limiter.acquire(1)
+    with LockHolder(path):
+        limiter.sent(grant)  # never waits for the lock
+        await limiter.aclose()
+    assert "re-stamp" in caplog.text
+    assert limiter.used() == 1  # the grant still counts, from its first stamp
+
+
 async def test_tasks_sharing_a_file_in_one_process_never_exceed_the_limit(tmp_path: Path) -> None:
     # Many tasks, one process: the grants queue for the worker threads and the file's lock.
     limiter = RateLimiter(RateBudget(limit=LIMIT, window=0.5, path=tmp_path / "one.db"))
     times: list[float] = []
 
     async def take() -> None:
-        await limiter.acquire(1)
+        grant = await limiter.acquire(1)
         times.append(time.time())
+        limiter.sent(grant)
 
     await asyncio.gather(*(take() for _ in range(30)))
+    await limiter.aclose()
     assert most_in_any_window(times, 0.5) <= LIMIT
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from turnmeter.errors import ConfigError, RateLimited
+from turnmeter.errors import ConfigError, RateLimited, TurnmeterError
 from turnmeter.transport.ratelimit_sqlite import GRANT_SAFETY_MARGIN, SQLiteStore
 from turnmeter.transport.ratelimit_store import (
     CLIENT_BUDGET_CODE,
@@ -214,11 +214,10 @@ class RateLimiter:
 
             # Redis stamps grants with its own clock unless a test gives one.
             self._redis = RedisStore(budget, clock)
-        self._store: Store = (
-            SQLiteStore(budget, budget.path, self._clock)
-            if budget.path is not None
-            else MemoryStore(budget, self._clock)
-        )
+        self._file = SQLiteStore(budget, budget.path, self._clock) if budget.path else None
+        self._store: Store = self._file or MemoryStore(budget, self._clock)
+        # Re-stamps of answered grants still being written to the file.
+        self._restamps: set[asyncio.Task[None]] = set()
         # The in-process window, which grants without awaiting (None: a shared store).
         self._memory = (
             self._store if isinstance(self._store, MemoryStore) and not self._redis else None
@@ -277,9 +276,31 @@ class RateLimiter:
     def sent(self, grant: str | None) -> None:
         """The request of ``grant`` (from :meth:`acquire`) was answered or failed: a shared
         store counts it from now on, so a stall between grant and send cannot shorten the
-        window. Never waits (Redis hears of it in the background)."""
-        if grant is not None and self._redis is not None:
+        window. Never waits: Redis hears of it, and the file gets it, in the background (a
+        decision of this process, and :meth:`aclose`, wait for the file's writes first)."""
+        if grant is None:
+            return
+        if self._redis is not None:
             self._redis.restamp_soon(grant)
+        elif self._file is not None:
+            answered = self._clock()  # not when a busy lock lets the write through
+            try:
+                task = asyncio.get_running_loop().create_task(self._restamp(grant, answered))
+            except RuntimeError:  # no event loop to write it from: write it now
+                self._restamp_now(grant, answered)
+                return
+            self._restamps.add(task)
+            task.add_done_callback(self._restamps.discard)
+
+    async def _restamp(self, grant: str, answered: float) -> None:
+        await asyncio.to_thread(self._restamp_now, grant, answered)
+
+    def _restamp_now(self, grant: str, answered: float) -> None:
+        assert self._file is not None
+        try:
+            self._file.restamp(grant, answered)
+        except TurnmeterError as exc:  # best effort: the grant still counts from its stamp
+            _log.warning("rate budget re-stamp not recorded: %s", exc)
 
     def pause(self, seconds: float) -> None:
         """Hold every grant for ``seconds`` (the server said its budget is spent), bounded by
@@ -328,7 +349,9 @@ class RateLimiter:
         return self._store.used()
 
     async def aclose(self) -> None:
-        """Close the connections to a shared store (Redis); a no-op for the others."""
+        """Finish the file's re-stamps and close the connections to Redis."""
+        if self._restamps:
+            await asyncio.wait(set(self._restamps))
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -337,6 +360,8 @@ class RateLimiter:
             return await self._redis.decide(cost)
         if not self._shared:
             return self._store.decide(cost)
+        if self._restamps:  # this process's answered grants go in first
+            await asyncio.wait(set(self._restamps))
         # SQLite may wait on another process's lock: keep that off the event loop. The store
         # reads the clock itself, once it holds the lock.
         return await asyncio.to_thread(self._store.decide, cost)

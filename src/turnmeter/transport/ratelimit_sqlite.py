@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 #: Seconds a file-backed grant stays in the window beyond ``window``. The grant's time is read
 #: inside the transaction, but the request leaves only after the commit and the worker thread's
-#: hand-back to the event loop; 50 ms covers that gap (and scheduling jitter between processes)
-#: so the server never sees more than ``limit`` in any window of the configured length.
+#: hand-back to the event loop; 50 ms covers that gap for the other processes' decisions until
+#: the answer is in. Then :meth:`SQLiteStore.restamp` counts the grant from its answer, so a
+#: longer stall (a loaded host, a GC pause) makes the window conservative, never short.
 GRANT_SAFETY_MARGIN = 0.05
 #: SQLite's result codes for "another connection holds the lock".
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -70,8 +71,29 @@ class SQLiteStore:
             used = sum(spent for _, spent in entries)
             if used + cost <= self._limit:
                 db.execute("INSERT INTO grants (at, cost) VALUES (?, ?)", (now, cost))
-                return Verdict(0.0)
+                # The stamp names the row for restamp(): repr() round-trips the float exactly.
+                return Verdict(0.0, grant=f"{now!r}:{cost}")
             return Verdict(wait_for(entries, used, cost, self._limit, self._span, now))
+
+    def restamp(self, grant: str, answered: float | None = None) -> None:
+        """Count ``grant`` (from :meth:`decide`) from ``answered`` (default: now), when its
+        request's answer came in.
+
+        A grant the window already forgot (its request stalled for longer than the window) is
+        recorded again, since the request did go out. Two grants with one stamp are the same to
+        the window, so whichever row moves, the count is right.
+        """
+        at_text, _, cost_text = grant.rpartition(":")
+        at, cost = float(at_text), int(cost_text)
+        with self._transaction() as db:
+            now = max(self._clock() if answered is None else answered, at)
+            moved = db.execute(
+                "UPDATE grants SET at = ? WHERE rowid = "
+                "(SELECT rowid FROM grants WHERE at = ? AND cost = ? LIMIT 1)",
+                (now, at, cost),
+            ).rowcount
+            if not moved:
+                db.execute("INSERT INTO grants (at, cost) VALUES (?, ?)", (now, cost))
 
     def take(self, cost: int, now: float | None = None) -> float:
         """Seconds to wait (0.0: granted and recorded)."""
