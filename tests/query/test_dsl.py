@@ -36,6 +36,19 @@ def test_spellings_name_the_same_fields() -> None:
     )
     assert friendly == schema
     assert friendly.order_keys == schema.order_keys
+    # Tuples take the fast path in, and come out written the friendly way all the same.
+    as_tuples = Query(
+        dimensions=("datetimeHour", "dimensions.keyId"),
+        metrics=("sum.egressBytes",),
+        order_by=(OrderBy.sum_egressBytes_DESC,),
+    )
+    assert as_tuples == friendly
+    assert (as_tuples.dimensions, as_tuples.metrics, as_tuples.order_by) == (
+        ("hour", "key_id"),
+        ("egress_bytes",),
+        ("-egress_bytes",),
+    )
+    assert dataclasses.replace(as_tuples, limit=3).order_by == ("-egress_bytes",)
 
 
 @pytest.mark.parametrize(

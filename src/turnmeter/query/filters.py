@@ -98,7 +98,8 @@ def encode_filter(conditions: Mapping[str, Any]) -> dict[str, Any]:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _utc_text(value.astimezone(UTC))
+        # Ranges arrive in UTC already (bounded_range); astimezone would only copy them.
+        return _utc_text(value if value.tzinfo is UTC else value.astimezone(UTC))
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):

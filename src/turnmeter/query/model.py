@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from turnmeter.errors import ConfigError, QueryError
 from turnmeter.generated import OrderBy
@@ -74,18 +74,17 @@ class Query:
             raise QueryError(f"dataset must be TURN or SFU, got {self.dataset!r}")
         names = (self.dimensions, self.metrics, self.order_by, self.dataset)
         try:
-            dims, metrics, keys = _selection(*names)
+            selected = _selection(*names)
         except TypeError:  # an unhashable name: checked uncached, for its own error
-            dims, metrics, keys = _selection.__wrapped__(*names)
-        object.__setattr__(self, "dimension_specs", dims)
-        object.__setattr__(self, "metric_specs", metrics)
-        object.__setattr__(self, "order_keys", keys)
-        # Canonical friendly names: equal questions compare (and hash, and print) equal.
-        object.__setattr__(self, "dimensions", tuple(d.name for d in dims))
-        object.__setattr__(self, "metrics", tuple(m.name for m in metrics))
-        object.__setattr__(
-            self, "order_by", tuple(("-" if k.descending else "") + k.field.name for k in keys)
-        )
+            selected = _selection.__wrapped__(*names)
+        object.__setattr__(self, "dimension_specs", selected.dimension_specs)
+        object.__setattr__(self, "metric_specs", selected.metric_specs)
+        object.__setattr__(self, "order_keys", selected.order_keys)
+        # Canonical friendly names: equal questions compare (and hash, and print) equal. A
+        # query rebuilt from one (dataclasses.replace) already holds these very tuples.
+        for name, canonical in zip(_CANONICAL, selected.names, strict=True):
+            if getattr(self, name) is not canonical:
+                object.__setattr__(self, name, canonical)
         if self.where is not None and not isinstance(self.where, Condition):
             raise QueryError(f"where must be a condition built from F, got {self.where!r}")
         if self.where is not None:
@@ -122,13 +121,26 @@ class Query:
         return any(m.block == "avg" for m in self.metric_specs)
 
 
+#: The fields that hold friendly names, in the order :class:`_Selected` gives them.
+_CANONICAL = ("dimensions", "metrics", "order_by")
+
+
+class _Selected(NamedTuple):
+    """A checked selection: its specs, and its names written the one canonical way."""
+
+    dimension_specs: tuple[FieldSpec, ...]
+    metric_specs: tuple[FieldSpec, ...]
+    order_keys: tuple[OrderKey, ...]
+    names: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
 @lru_cache(maxsize=512)
 def _selection(
     dimensions: tuple[str, ...],
     metrics: tuple[str, ...],
     order_by: tuple[str | OrderBy, ...],
     dataset: Dataset,
-) -> tuple[tuple[FieldSpec, ...], tuple[FieldSpec, ...], tuple[OrderKey, ...]]:
+) -> _Selected:
     """The specs a selection names, checked (QueryError otherwise); kept per distinct selection,
     since queries are rebuilt often (``dataclasses.replace`` per call) and the answer is fixed."""
     lookup = dataset.lookup
@@ -139,10 +151,17 @@ def _selection(
     _check_avgs(dims, metric_specs)
     selected = set(dims) | set(metric_specs)
     keys = tuple(_order_key(item, selected, dataset) for item in order_by)
-    return dims, metric_specs, keys
+    names = (
+        tuple(d.name for d in dims),
+        tuple(m.name for m in metric_specs),
+        tuple(("-" if k.descending else "") + k.field.name for k in keys),
+    )
+    return _Selected(dims, metric_specs, keys, names)
 
 
 def _names(value: Any, what: str) -> tuple[Any, ...]:
+    if type(value) is tuple:  # what every rebuilt query holds: nothing to convert
+        return value
     if isinstance(value, str | OrderBy):
         return (value,)
     if not isinstance(value, Iterable):

@@ -21,6 +21,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
@@ -121,23 +122,33 @@ def split(start: datetime, end: datetime, max_duration: timedelta, alignment: in
 
 def plan_windows(query: Query, start: datetime, end: datetime, limits: DatasetLimits) -> WindowPlan:
     """Cut ``[start, end)`` for ``query``; refuse averages that windows would split."""
+    grains, averaged = _cut_rules(query.dimension_specs, query.metric_specs)
     max_seconds = int(limits.max_duration.total_seconds())
     # A group holds one bucket of every selected time dimension, so aligning windows to any one
     # of them keeps groups whole; the coarsest that fits in maxDuration gives the fewest windows.
-    fitting = [d.granularity or MINUTE for d in query.time_dimensions]
-    fitting = [grain for grain in fitting if grain <= max_seconds]
+    fitting = [grain for grain in grains if grain <= max_seconds]
     alignment = max(fitting, default=MINUTE)
     windows = tuple(split(start, end, limits.max_duration, alignment))
     groups_whole = len(windows) <= 1 or bool(fitting)
-    if query.has_avg and not groups_whole:
-        averaged = ", ".join(m.name for m in query.metric_specs if m.block == "avg")
+    if averaged and not groups_whole:
         raise MergeError(
-            f"{averaged} cannot be merged exactly: the range needs {len(windows)} windows of at "
-            f"most {limits.max_duration} (maxDuration), narrower than the selected time "
-            "buckets, so a bucket's average would be an average of partial averages. Query a "
-            "range within maxDuration, select a finer time dimension, or drop the avg metric"
+            f"{', '.join(averaged)} cannot be merged exactly: the range needs {len(windows)} "
+            f"windows of at most {limits.max_duration} (maxDuration), narrower than the "
+            "selected time buckets, so a bucket's average would be an average of partial "
+            "averages. Query a range within maxDuration, select a finer time dimension, or drop "
+            "the avg metric"
         )
     return WindowPlan(windows, alignment, groups_whole)
+
+
+@lru_cache(maxsize=256)
+def _cut_rules(
+    dimensions: tuple[FieldSpec, ...], metrics: tuple[FieldSpec, ...]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """A selection's time buckets (seconds) and its averaged metrics: what cutting a range
+    depends on, kept per selection since every run of a query asks again."""
+    grains = tuple(d.granularity or MINUTE for d in dimensions if d.is_time)
+    return grains, tuple(m.name for m in metrics if m.block == "avg")
 
 
 def paging_order(dimensions: Sequence[FieldSpec]) -> tuple[FieldSpec, ...]:
