@@ -214,7 +214,9 @@ class RateLimiter:
 
             # Redis stamps grants with its own clock unless a test gives one.
             self._redis = RedisStore(budget, clock)
-        self._file = SQLiteStore(budget, budget.path, self._clock) if budget.path else None
+        self._file = (
+            SQLiteStore(budget, budget.path, self._clock) if budget.path is not None else None
+        )
         self._store: Store = self._file or MemoryStore(budget, self._clock)
         # Re-stamps of answered grants still being written to the file.
         self._restamps: set[asyncio.Task[None]] = set()
