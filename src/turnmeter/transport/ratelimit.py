@@ -287,15 +287,13 @@ class RateLimiter:
         elif self._file is not None:
             answered = self._clock()  # not when a busy lock lets the write through
             try:
-                task = asyncio.get_running_loop().create_task(self._restamp(grant, answered))
+                loop = asyncio.get_running_loop()
+                task = loop.create_task(asyncio.to_thread(self._restamp_now, grant, answered))
             except RuntimeError:  # no event loop to write it from: write it now
                 self._restamp_now(grant, answered)
                 return
             self._restamps.add(task)
             task.add_done_callback(self._restamps.discard)
-
-    async def _restamp(self, grant: str, answered: float) -> None:
-        await asyncio.to_thread(self._restamp_now, grant, answered)
 
     def _restamp_now(self, grant: str, answered: float) -> None:
         assert self._file is not None
